@@ -1,0 +1,75 @@
+// Package attach runs CI stages inside a job pod's containers so that their
+// output and exit code survive a dropped API connection: the stage runs
+// detached in the container, logging to a file on a pod-local volume; k8sdrv
+// streams that log from the last byte it forwarded and takes the result only
+// from the exit-code file (see scripts/stage.sh).
+package attach
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+)
+
+// Executor runs a command in a container of the job pod, connecting its
+// standard streams. It returns when the command ends or the stream breaks.
+// It is the narrow seam that tests replace.
+type Executor interface {
+	Exec(ctx context.Context, container string, command []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// PodExecutor executes commands through the API server's pods/exec
+// subresource, WebSocket first with SPDY as the fallback.
+type PodExecutor struct {
+	Config    *rest.Config
+	Client    rest.Interface // a core/v1 REST client
+	Namespace string
+	Pod       string
+}
+
+var parameterCodec = func() runtime.ParameterCodec {
+	s := runtime.NewScheme()
+	if err := corev1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return runtime.NewParameterCodec(s)
+}()
+
+// Exec implements Executor.
+func (p *PodExecutor) Exec(ctx context.Context, container string, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	// kubeAPI: pods/exec, create
+	// kubeAPI: pods/exec, get
+	req := p.Client.Post().Namespace(p.Namespace).Resource("pods").Name(p.Pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{
+			Container: container,
+			Command:   command,
+			Stdin:     stdin != nil,
+			Stdout:    stdout != nil,
+			Stderr:    stderr != nil,
+		}, parameterCodec)
+	websocket, err := remotecommand.NewWebSocketExecutor(p.Config, "GET", req.URL().String())
+	if err != nil {
+		return fmt.Errorf("exec in %s/%s: %w", p.Pod, container, err)
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(p.Config, "POST", req.URL())
+	if err != nil {
+		return fmt.Errorf("exec in %s/%s: %w", p.Pod, container, err)
+	}
+	exec, err := remotecommand.NewFallbackExecutor(websocket, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+	if err != nil {
+		return fmt.Errorf("exec in %s/%s: %w", p.Pod, container, err)
+	}
+	err = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	if err != nil {
+		return fmt.Errorf("exec in %s/%s: %w", p.Pod, container, err)
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package attach
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/k8sdrv/k8sdrv/scripts"
+)
+
+// Stage is one CI stage to run in one container of the job pod.
+type Stage struct {
+	Exec      Executor
+	Container string
+	// Dir is the stage's directory in the container, unique to this run;
+	// its parent holds the container's shared files (bin/).
+	Dir    string
+	Script []byte
+	// Out receives the stage's output (stdout and stderr combined), each
+	// byte exactly once and in order.
+	Out io.Writer
+	// Diag receives diagnostics from the container's shell, if any.
+	Diag io.Writer
+	// ReconnectTimeout bounds the time spent reconnecting without progress.
+	ReconnectTimeout time.Duration
+	// StopTimeout bounds the time a cancelled stage gets to end after TERM.
+	StopTimeout time.Duration
+	// Check is called after a broken stream; an error from it (the pod is
+	// gone, the container has terminated) ends the stage at once.
+	Check func(ctx context.Context) error
+}
+
+// ErrCancelled reports a stage stopped by the caller's context (SIGTERM)
+// whose exit code could not be read.
+var ErrCancelled = errors.New("stage cancelled")
+
+const (
+	firstBackoff = 50 * time.Millisecond
+	maxBackoff   = 2 * time.Second
+)
+
+// Run starts the stage and streams its output until it ends, reconnecting
+// as often as needed. It returns the stage's exit code. An error means the
+// outcome is unknown, which callers report as a system failure; a stream
+// that ends without an exit code is never taken for success.
+func (s *Stage) Run(ctx context.Context) (int, error) {
+	out := &countingWriter{w: s.Out}
+	attempt := 0
+	mode, dir := "start", s.attemptDir(attempt)
+	backoff := firstBackoff
+	var lastErr error
+	var brokenSince time.Time
+	for {
+		before := out.n
+		res, err := s.once(ctx, mode, dir, out)
+		if res.done {
+			return res.status, nil
+		}
+		if ctx.Err() != nil {
+			return s.stop(dir, out)
+		}
+		switch {
+		case res.failure == "not-started" || strings.HasPrefix(res.failure, "incomplete-script"):
+			// Safe to start again: the script never ran in that directory.
+			attempt++
+			mode, dir = "start", s.attemptDir(attempt)
+		case res.failure != "":
+			return 0, fmt.Errorf("stage in container %s: %s", s.Container, res.failure)
+		default:
+			mode = "follow"
+		}
+		if err == nil {
+			err = errors.New("stream ended without an exit code")
+		}
+		lastErr = err
+		if out.n > before || brokenSince.IsZero() {
+			brokenSince, backoff = time.Now(), firstBackoff
+		}
+		if time.Since(brokenSince) > s.ReconnectTimeout {
+			return 0, fmt.Errorf("lost the stage in container %s: no progress for %s: %w", s.Container, s.ReconnectTimeout, lastErr)
+		}
+		if s.Check != nil {
+			if err := s.Check(ctx); err != nil {
+				return 0, err
+			}
+		}
+		if !sleep(ctx, backoff) {
+			return s.stop(dir, out)
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// once runs one exec of scripts/stage.sh: start or follow from out's offset.
+func (s *Stage) once(ctx context.Context, mode, dir string, out *countingWriter) (*result, error) {
+	res := &result{}
+	var stdin io.Reader
+	arg := strconv.FormatInt(out.n, 10)
+	if mode == "start" {
+		stdin, arg = bytes.NewReader(s.Script), strconv.Itoa(len(s.Script))
+	}
+	err := s.Exec.Exec(ctx, s.Container, command(mode, dir, arg), stdin, out, res)
+	if res.other.Len() > 0 && s.Diag != nil {
+		_, _ = s.Diag.Write(res.other.Bytes())
+	}
+	return res, err
+}
+
+// stop ends a cancelled stage: TERM to its process group, a bounded wait
+// for its exit code (and the output it prints while stopping), then KILL.
+func (s *Stage) stop(dir string, out *countingWriter) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.StopTimeout+5*time.Second)
+	defer cancel()
+	for _, signal := range []string{"TERM", "KILL"} {
+		if err := s.Exec.Exec(ctx, s.Container, command("signal", dir, signal), nil, io.Discard, io.Discard); err != nil {
+			return 0, fmt.Errorf("%w: sending %s to the stage in %s: %v", ErrCancelled, signal, s.Container, err)
+		}
+		followCtx, cancelFollow := context.WithTimeout(ctx, s.StopTimeout/2)
+		res, _ := s.once(followCtx, "follow", dir, out)
+		cancelFollow()
+		if res.done {
+			return res.status, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: the stage in %s did not report an exit code", ErrCancelled, s.Container)
+}
+
+func (s *Stage) attemptDir(attempt int) string {
+	return fmt.Sprintf("%s.%d", s.Dir, attempt)
+}
+
+func command(mode, dir, arg string) []string {
+	return []string{"sh", "-c", scripts.Stage, "k8sdrv", mode, dir, arg}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

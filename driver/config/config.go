@@ -1,0 +1,143 @@
+// Package config loads and validates the operator's k8sdrv configuration: a
+// TOML file with the keys of GitLab Runner's [runners.kubernetes] section
+// (plus the runner-level builds_dir and cache_dir), overridable per scalar key
+// by K8SDRV_<KEY> environment variables.
+//
+// Job-controlled input (CUSTOM_ENV_*) never reaches this package.
+package config
+
+import (
+	"time"
+)
+
+// Defaults for keys the operator leaves unset.
+const (
+	DefaultBuildsDir               = "/builds"
+	DefaultCacheDir                = "/cache"
+	DefaultDriverDir               = "/k8sdrv"
+	DefaultNamespace               = "default"
+	DefaultImage                   = "alpine:latest"
+	DefaultHelperImage             = "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-latest"
+	DefaultPollTimeout             = 180
+	DefaultPollInterval            = 3
+	DefaultCleanupResourcesTimeout = 5 * time.Minute
+	DefaultReconnectTimeout        = 5 * time.Minute
+)
+
+// Config is the operator's configuration. Field tags name the TOML key and
+// the K8SDRV_ environment variable (upper-cased) that overrides it; fields
+// tagged ignored:"true" are tables or lists and come from the file only.
+type Config struct {
+	// Runner-level keys (in GitLab Runner they sit in [[runners]]).
+	BuildsDir string `toml:"builds_dir" envconfig:"builds_dir"`
+	CacheDir  string `toml:"cache_dir" envconfig:"cache_dir"`
+
+	// Connection.
+	Host        string `toml:"host" envconfig:"host"`
+	CertFile    string `toml:"cert_file" envconfig:"cert_file"`
+	KeyFile     string `toml:"key_file" envconfig:"key_file"`
+	CAFile      string `toml:"ca_file" envconfig:"ca_file"`
+	BearerToken string `toml:"bearer_token" envconfig:"bearer_token"`
+
+	Namespace   string `toml:"namespace" envconfig:"namespace"`
+	Image       string `toml:"image" envconfig:"image"`
+	HelperImage string `toml:"helper_image" envconfig:"helper_image"`
+	Privileged  *bool  `toml:"privileged" envconfig:"privileged"`
+
+	Resources
+
+	PollTimeout             int      `toml:"poll_timeout" envconfig:"poll_timeout"`
+	PollInterval            int      `toml:"poll_interval" envconfig:"poll_interval"`
+	CleanupResourcesTimeout Duration `toml:"cleanup_resources_timeout" envconfig:"cleanup_resources_timeout"`
+
+	Services []Service `toml:"services" ignored:"true"`
+
+	// k8sdrv's own keys.
+
+	// DriverDir is where the execution-model volume (stage scripts, logs,
+	// exit codes) is mounted in the build and helper containers.
+	DriverDir string `toml:"driver_dir" envconfig:"driver_dir"`
+	// ReconnectTimeout bounds how long run keeps reconnecting to a stage
+	// whose stream broke before giving up with a system failure.
+	ReconnectTimeout Duration `toml:"reconnect_timeout" envconfig:"reconnect_timeout"`
+}
+
+// Resources holds the requests and limits of the build, helper and service
+// containers, as Kubernetes quantities.
+type Resources struct {
+	CPULimit             string `toml:"cpu_limit" envconfig:"cpu_limit"`
+	CPURequest           string `toml:"cpu_request" envconfig:"cpu_request"`
+	MemoryLimit          string `toml:"memory_limit" envconfig:"memory_limit"`
+	MemoryRequest        string `toml:"memory_request" envconfig:"memory_request"`
+	HelperCPULimit       string `toml:"helper_cpu_limit" envconfig:"helper_cpu_limit"`
+	HelperCPURequest     string `toml:"helper_cpu_request" envconfig:"helper_cpu_request"`
+	HelperMemoryLimit    string `toml:"helper_memory_limit" envconfig:"helper_memory_limit"`
+	HelperMemoryRequest  string `toml:"helper_memory_request" envconfig:"helper_memory_request"`
+	ServiceCPULimit      string `toml:"service_cpu_limit" envconfig:"service_cpu_limit"`
+	ServiceCPURequest    string `toml:"service_cpu_request" envconfig:"service_cpu_request"`
+	ServiceMemoryLimit   string `toml:"service_memory_limit" envconfig:"service_memory_limit"`
+	ServiceMemoryRequest string `toml:"service_memory_request" envconfig:"service_memory_request"`
+}
+
+// Service is a config-level service container, started for every job.
+type Service struct {
+	Name       string   `toml:"name"`
+	Alias      string   `toml:"alias"`
+	Entrypoint []string `toml:"entrypoint"`
+	Command    []string `toml:"command"`
+}
+
+// Duration is a TOML/env value such as "90s" or "5m"; a bare integer is
+// taken as seconds, as GitLab Runner's documentation allows for timeouts.
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler for TOML strings and
+// environment variables.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := parseDuration(string(text))
+	d.Duration = v
+	return err
+}
+
+// UnmarshalTOML accepts both strings and integers (seconds).
+func (d *Duration) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case int64:
+		d.Duration = time.Duration(x) * time.Second
+		return nil
+	case string:
+		return d.UnmarshalText([]byte(x))
+	default:
+		return errNotDuration
+	}
+}
+
+// Decode implements envconfig.Decoder.
+func (d *Duration) Decode(value string) error { return d.UnmarshalText([]byte(value)) }
+
+func (c *Config) applyDefaults() {
+	setDefault(&c.BuildsDir, DefaultBuildsDir)
+	setDefault(&c.CacheDir, DefaultCacheDir)
+	setDefault(&c.DriverDir, DefaultDriverDir)
+	setDefault(&c.Namespace, DefaultNamespace)
+	setDefault(&c.Image, DefaultImage)
+	setDefault(&c.HelperImage, DefaultHelperImage)
+	if c.PollTimeout == 0 {
+		c.PollTimeout = DefaultPollTimeout
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.CleanupResourcesTimeout.Duration == 0 {
+		c.CleanupResourcesTimeout.Duration = DefaultCleanupResourcesTimeout
+	}
+	if c.ReconnectTimeout.Duration == 0 {
+		c.ReconnectTimeout.Duration = DefaultReconnectTimeout
+	}
+}
+
+func setDefault(field *string, value string) {
+	if *field == "" {
+		*field = value
+	}
+}

@@ -1,0 +1,172 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/kelseyhightower/envconfig"
+)
+
+var errNotDuration = errors.New("want a duration such as \"90s\" or a number of seconds")
+
+// EnvPrefix prefixes the environment variables that override scalar keys.
+const EnvPrefix = "K8SDRV"
+
+// Load reads the configuration file at path (an empty path means no file:
+// defaults plus environment), applies K8SDRV_* overrides and defaults, and
+// validates the result, reporting every problem at once.
+func Load(path string) (*Config, error) {
+	cfg := &Config{}
+	source := "configuration"
+	if path != "" {
+		source = path
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		if err := decode(path, data, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := envconfig.Process(EnvPrefix, cfg); err != nil {
+		return nil, fmt.Errorf("%s environment: %w", EnvPrefix, err)
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return cfg, nil
+}
+
+// decode parses the TOML strictly: unknown keys are errors naming the key.
+// A section pasted with its [runners.kubernetes] header is unwrapped first.
+func decode(path string, data []byte, cfg *Config) error {
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if _, ok := raw["runners"]; ok {
+		flat, err := unwrapRunners(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		var buf bytes.Buffer
+		if err := toml.NewEncoder(&buf).Encode(flat); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		data = buf.Bytes()
+	}
+	md, err := toml.Decode(string(data), cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return unknownKeys(path, md.Undecoded())
+}
+
+// unwrapRunners turns {runners: {builds_dir, kubernetes: {...}}} (a table or
+// a one-element array of tables) into the flat form k8sdrv reads.
+func unwrapRunners(raw map[string]any) (map[string]any, error) {
+	runner, ok := raw["runners"].(map[string]any)
+	if list, isList := raw["runners"].([]map[string]any); isList {
+		if len(list) != 1 {
+			return nil, fmt.Errorf("runners: want one [[runners]] entry, found %d", len(list))
+		}
+		runner, ok = list[0], true
+	}
+	if !ok {
+		return nil, errors.New("runners: want a table holding [runners.kubernetes]")
+	}
+	flat := map[string]any{}
+	for key, value := range raw {
+		if key != "runners" {
+			flat[key] = value
+		}
+	}
+	kube, _ := runner["kubernetes"].(map[string]any)
+	for key, value := range kube {
+		flat[key] = value
+	}
+	// Runner-level keys that k8sdrv uses; the rest of [[runners]] (url,
+	// token, executor, [runners.custom]) belongs to gitlab-runner itself.
+	for _, key := range []string{"builds_dir", "cache_dir"} {
+		if value, ok := runner[key]; ok {
+			flat[key] = value
+		}
+	}
+	return flat, nil
+}
+
+func unknownKeys(path string, keys []toml.Key) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, key := range keys {
+		top := key[0]
+		if seen[top] {
+			continue
+		}
+		seen[top] = true
+		name := key.String()
+		if notYetSupported[top] {
+			errs = append(errs, fmt.Errorf("%s: %s: GitLab Runner setting not supported by this k8sdrv version; remove it", path, top))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: %s: unknown key", path, name))
+	}
+	return errors.Join(sortErrors(errs)...)
+}
+
+// notYetSupported lists documented [runners.kubernetes] keys that k8sdrv
+// does not implement yet. They are errors, not silently ignored: an operator
+// relying on one must know that it has no effect.
+var notYetSupported = setOf(
+	"affinity", "allow_privilege_escalation", "allowed_images", "allowed_pull_policies",
+	"allowed_services", "bearer_token_overwrite_allowed", "build_container_security_context",
+	"cap_add", "cap_drop", "cleanup_grace_period_seconds", "container_lifecycle",
+	"cpu_limit_overwrite_max_allowed", "cpu_request_overwrite_max_allowed", "dns_config",
+	"dns_policy", "ephemeral_storage_limit", "ephemeral_storage_limit_overwrite_max_allowed",
+	"ephemeral_storage_request", "ephemeral_storage_request_overwrite_max_allowed",
+	"helper_container_security_context", "helper_cpu_limit_overwrite_max_allowed",
+	"helper_cpu_request_overwrite_max_allowed", "helper_ephemeral_storage_limit",
+	"helper_ephemeral_storage_limit_overwrite_max_allowed", "helper_ephemeral_storage_request",
+	"helper_ephemeral_storage_request_overwrite_max_allowed", "helper_image_flavor",
+	"helper_memory_limit_overwrite_max_allowed", "helper_memory_request_overwrite_max_allowed",
+	"host_aliases", "image_pull_secrets", "init_permissions_container_security_context",
+	"memory_limit_overwrite_max_allowed", "memory_request_overwrite_max_allowed",
+	"namespace_overwrite_allowed", "node_selector", "node_tolerations", "pod_annotations",
+	"pod_annotations_overwrite_allowed", "pod_labels", "pod_labels_overwrite_allowed",
+	"pod_security_context", "pod_spec", "pod_termination_grace_period_seconds",
+	"print_pod_warning_events", "priority_class_name", "pull_policy",
+	"resource_availability_check_max_attempts", "runtime_class_name", "scheduler_name",
+	"service_account", "service_account_overwrite_allowed", "service_container_security_context",
+	"service_cpu_limit_overwrite_max_allowed", "service_cpu_request_overwrite_max_allowed",
+	"service_ephemeral_storage_limit", "service_ephemeral_storage_limit_overwrite_max_allowed",
+	"service_ephemeral_storage_request", "service_ephemeral_storage_request_overwrite_max_allowed",
+	"service_memory_limit_overwrite_max_allowed", "service_memory_request_overwrite_max_allowed",
+	"terminationGracePeriodSeconds", "volumes",
+)
+
+func setOf(keys ...string) map[string]bool {
+	set := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		set[k] = true
+	}
+	return set
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if seconds, err := strconv.Atoi(s); err == nil {
+		return time.Duration(seconds) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errNotDuration
+	}
+	return d, nil
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Validate checks every key and returns all problems joined, each naming
+// its key.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	for key, dir := range map[string]string{"builds_dir": c.BuildsDir, "cache_dir": c.CacheDir, "driver_dir": c.DriverDir} {
+		if !path.IsAbs(dir) {
+			add(key, "want an absolute path, got %q", dir)
+		}
+	}
+	if c.Host != "" {
+		if u, err := url.Parse(c.Host); err != nil || u.Host == "" {
+			add("host", "want a URL such as https://10.0.0.1:6443, got %q", c.Host)
+		}
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		add("cert_file", "cert_file and key_file must be set together")
+	}
+	if (c.CertFile != "" || c.CAFile != "" || c.BearerToken != "") && c.Host == "" {
+		add("host", "required when cert_file, key_file, ca_file or bearer_token is set")
+	}
+	for _, msg := range validation.IsDNS1123Label(c.Namespace) {
+		add("namespace", "%q is not a valid namespace: %s", c.Namespace, msg)
+	}
+	for key, value := range c.Resources.byKey() {
+		if value == "" {
+			continue
+		}
+		if _, err := resource.ParseQuantity(value); err != nil {
+			add(key, "%q is not a Kubernetes quantity (examples: 500m, 2, 1Gi)", value)
+		}
+	}
+	if c.PollTimeout < 0 {
+		add("poll_timeout", "want a positive number of seconds, got %d", c.PollTimeout)
+	}
+	if c.PollInterval < 0 {
+		add("poll_interval", "want a positive number of seconds, got %d", c.PollInterval)
+	}
+	if c.CleanupResourcesTimeout.Duration < 0 {
+		add("cleanup_resources_timeout", "want a positive duration")
+	}
+	if c.ReconnectTimeout.Duration < 0 {
+		add("reconnect_timeout", "want a positive duration")
+	}
+	for i, svc := range c.Services {
+		if svc.Name == "" {
+			add(fmt.Sprintf("services[%d].name", i), "required")
+		}
+	}
+	return errors.Join(sortErrors(errs)...)
+}
+
+// byKey maps every resource key to its value, for validation and docs.
+func (r Resources) byKey() map[string]string {
+	return map[string]string{
+		"cpu_limit": r.CPULimit, "cpu_request": r.CPURequest,
+		"memory_limit": r.MemoryLimit, "memory_request": r.MemoryRequest,
+		"helper_cpu_limit": r.HelperCPULimit, "helper_cpu_request": r.HelperCPURequest,
+		"helper_memory_limit": r.HelperMemoryLimit, "helper_memory_request": r.HelperMemoryRequest,
+		"service_cpu_limit": r.ServiceCPULimit, "service_cpu_request": r.ServiceCPURequest,
+		"service_memory_limit": r.ServiceMemoryLimit, "service_memory_request": r.ServiceMemoryRequest,
+	}
+}
+
+// sortErrors orders errors by message so that reports are stable.
+func sortErrors(errs []error) []error {
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return errs
+}

@@ -1,0 +1,143 @@
+// Package job reads what gitlab-runner tells k8sdrv about the current CI job:
+// the CUSTOM_ENV_* variables and the job response JSON at JOB_RESPONSE_FILE.
+// Everything here is job-controlled input: it selects images and services and
+// fills labels and annotations, but never changes an operator setting.
+package job
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Job is the part of a CI job that shapes its pod.
+type Job struct {
+	ID               string
+	URL              string
+	Name             string
+	ProjectID        string
+	ConcurrentID     string
+	RunnerShortToken string
+	CommitSHA        string
+	CommitBeforeSHA  string
+	CommitRef        string
+
+	// Image is the job's image; its Name is empty when the job has none.
+	Image    Image
+	Services []Service
+
+	// Variables holds every CUSTOM_ENV_* variable without its prefix.
+	Variables map[string]string
+	// Masked lists the values of masked variables, to scrub from messages.
+	Masked []string
+}
+
+// Image is the job's `image:` as the job response carries it.
+type Image struct {
+	Name       string   `json:"name"`
+	Alias      string   `json:"alias"`
+	Entrypoint []string `json:"entrypoint"`
+	Command    []string `json:"command"`
+	PullPolicy []string `json:"pull_policy"`
+}
+
+// Service is one entry of the job's `services:`.
+type Service struct {
+	Image
+	Variables []Variable `json:"variables"`
+}
+
+// Aliases returns the service's explicit aliases (a comma- or space-separated list).
+func (s Service) Aliases() []string {
+	return strings.FieldsFunc(s.Alias, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+// Variable is a job or service variable from the job response.
+type Variable struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Masked bool   `json:"masked"`
+	File   bool   `json:"file"`
+}
+
+// response is the subset of the job response JSON that k8sdrv reads.
+type response struct {
+	Image     *Image     `json:"image"`
+	Services  []Service  `json:"services"`
+	Variables []Variable `json:"variables"`
+}
+
+// EnvPrefix marks the job variables gitlab-runner passes to the driver.
+const EnvPrefix = "CUSTOM_ENV_"
+
+// Load builds the Job from environ (os.Environ() form) and, when
+// responseFile is set, from the job response JSON it names.
+func Load(environ []string, responseFile string) (*Job, error) {
+	vars := map[string]string{}
+	for _, kv := range environ {
+		if name, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, EnvPrefix) {
+			vars[strings.TrimPrefix(name, EnvPrefix)] = value
+		}
+	}
+	j := &Job{
+		ID:               vars["CI_JOB_ID"],
+		URL:              vars["CI_JOB_URL"],
+		Name:             vars["CI_JOB_NAME"],
+		ProjectID:        vars["CI_PROJECT_ID"],
+		ConcurrentID:     vars["CI_CONCURRENT_ID"],
+		RunnerShortToken: vars["CI_RUNNER_SHORT_TOKEN"],
+		CommitSHA:        vars["CI_COMMIT_SHA"],
+		CommitBeforeSHA:  vars["CI_COMMIT_BEFORE_SHA"],
+		CommitRef:        vars["CI_COMMIT_REF_NAME"],
+		Variables:        vars,
+	}
+	if responseFile == "" {
+		return j, j.fromEnv()
+	}
+	return j, j.fromResponse(responseFile)
+}
+
+func (j *Job) fromResponse(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("JOB_RESPONSE_FILE: %w", err)
+	}
+	var resp response
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return fmt.Errorf("JOB_RESPONSE_FILE %s: not a job response: %w", path, err)
+	}
+	if resp.Image != nil {
+		j.Image = *resp.Image
+	}
+	j.Services = resp.Services
+	for _, v := range resp.Variables {
+		if v.Masked && v.Value != "" {
+			j.Masked = append(j.Masked, v.Value)
+		}
+	}
+	return nil
+}
+
+// fromEnv is the fallback for runners that do not pass JOB_RESPONSE_FILE:
+// CI_JOB_IMAGE and CI_JOB_SERVICES carry less (no service variables, only
+// the first alias) but enough to build the pod.
+func (j *Job) fromEnv() error {
+	j.Image.Name = j.Variables["CI_JOB_IMAGE"]
+	raw := j.Variables["CI_JOB_SERVICES"]
+	if raw == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(raw), &j.Services); err != nil {
+		return fmt.Errorf("CUSTOM_ENV_CI_JOB_SERVICES: not a JSON list of services: %w", err)
+	}
+	return nil
+}
+
+// Scrub replaces every masked value in s with [MASKED].
+func (j *Job) Scrub(s string) string {
+	for _, secret := range j.Masked {
+		s = strings.ReplaceAll(s, secret, "[MASKED]")
+	}
+	return s
+}

@@ -1,0 +1,36 @@
+# Shared settings for the local test cluster scripts; sourced, not run.
+# Versions are part of the cache path, so a bump rebuilds into a new directory.
+K8S_VERSION=v1.37.2
+KWOK_VERSION=v0.8.0
+CLUSTER_NAME=${CLUSTER_NAME:-k8sdrv}
+K8SDRV_CACHE=${K8SDRV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k8sdrv}
+case $K8SDRV_CACHE in /*) ;; *) K8SDRV_CACHE=$PWD/$K8SDRV_CACHE ;; esac # paths end up in kubeconfigs and kwok configs
+CLUSTER_BIN=$K8SDRV_CACHE/cluster-$K8S_VERSION-kwok-$KWOK_VERSION/bin
+CLUSTER_DIR=${CLUSTER_DIR:-$K8SDRV_CACHE/clusters/$CLUSTER_NAME}
+case $CLUSTER_DIR in /*) ;; *) CLUSTER_DIR=$PWD/$CLUSTER_DIR ;; esac
+HACK_CLUSTER=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export KWOK_WORKDIR=$CLUSTER_DIR/kwok
+log() { printf 'cluster: %s\n' "$*" >&2; }
+
+KUBECONFIG_FILE=$CLUSTER_DIR/kubeconfig
+# The config the running cluster was created from; a different config forces a re-create.
+APPLIED_CONFIG=$CLUSTER_DIR/kwok-config.yaml
+# Working directory of every `kubectl exec` process (kwok runs them on this host).
+EXEC_WORKDIR=$CLUSTER_DIR/exec
+NODE_NAME=${NODE_NAME:-kwok-node-0}
+
+# kwokctl probes the cluster with `kubectl` from PATH and otherwise downloads one,
+# so our own kubectl goes first. The environment is reset because kwokctl's
+# children (kwok itself) inherit it, and kwok hands it on to every exec'd
+# command: tests should not see the caller's variables there.
+run_kwokctl() {
+  env -i HOME="$HOME" PATH="$CLUSTER_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    KWOK_WORKDIR="$KWOK_WORKDIR" KWOK_KUBECTL_BINARY="$CLUSTER_BIN/kubectl" KWOK_KUBE_VERSION="$K8S_VERSION" \
+    "$CLUSTER_BIN/kwokctl" "$@"
+}
+
+# kubectl against the local cluster, with a timeout so a dead apiserver fails fast.
+kc() { "$CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" --request-timeout=10s "$@"; }
+
+# True if kwokctl knows a cluster of this name (running or not).
+cluster_exists() { run_kwokctl get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; }

@@ -1,0 +1,191 @@
+// Package podbuilder turns the operator's configuration and a CI job into the
+// job's pod. It is pure: no API client, no clock, no randomness, so the same
+// input always gives the same pod (see the golden files in testdata/).
+package podbuilder
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/scripts"
+)
+
+// Container names. Stages find their container by these names.
+const (
+	BuildContainer  = "build"
+	HelperContainer = "helper"
+	servicePrefix   = "svc-"
+)
+
+// Volume names of the volumes every job pod has.
+const (
+	buildsVolume = "builds"
+	cacheVolume  = "cache"
+	driverVolume = "k8sdrv"
+)
+
+// Labels k8sdrv puts on every object it creates; cleanup finds a job's
+// objects by them when the state file is gone.
+const (
+	LabelManagedBy    = "app.kubernetes.io/managed-by"
+	LabelJobID        = "k8sdrv.io/job-id"
+	LabelProjectID    = "k8sdrv.io/project-id"
+	LabelRunner       = "k8sdrv.io/runner"
+	LabelConcurrentID = "k8sdrv.io/concurrent-id"
+	ManagedBy         = "k8sdrv"
+)
+
+// Build returns the pod for job j under configuration cfg.
+func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
+	services, err := serviceContainers(cfg, j)
+	if err != nil {
+		return nil, err
+	}
+	aliases, err := serviceHostAliases(cfg, j)
+	if err != nil {
+		return nil, err
+	}
+	containers := append([]corev1.Container{
+		buildContainer(cfg, j),
+		helperContainer(cfg),
+	}, services...)
+	return &corev1.Pod{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName: generateName(j),
+			Namespace:    cfg.Namespace,
+			Labels:       Labels(j),
+			Annotations:  annotations(j),
+		},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    containers,
+			Volumes:       volumes(),
+			HostAliases:   aliases,
+		},
+	}, nil
+}
+
+// Labels returns the labels identifying job j's objects.
+func Labels(j *job.Job) map[string]string {
+	labels := map[string]string{LabelManagedBy: ManagedBy}
+	for key, value := range map[string]string{
+		LabelJobID:        j.ID,
+		LabelProjectID:    j.ProjectID,
+		LabelRunner:       j.RunnerShortToken,
+		LabelConcurrentID: j.ConcurrentID,
+	} {
+		if v := labelValue(value); v != "" {
+			labels[key] = v
+		}
+	}
+	return labels
+}
+
+func annotations(j *job.Job) map[string]string {
+	out := map[string]string{}
+	for key, value := range map[string]string{
+		"job.runner.gitlab.com/id":         j.ID,
+		"job.runner.gitlab.com/url":        j.URL,
+		"job.runner.gitlab.com/sha":        j.CommitSHA,
+		"job.runner.gitlab.com/before_sha": j.CommitBeforeSHA,
+		"job.runner.gitlab.com/ref":        j.CommitRef,
+		"job.runner.gitlab.com/name":       j.Name,
+		"project.runner.gitlab.com/id":     j.ProjectID,
+	} {
+		if value != "" {
+			out[key] = value
+		}
+	}
+	return out
+}
+
+// generateName follows GitLab Runner's pod names
+// (runner-<token>-project-<id>-concurrent-<n>-) so operators recognise them.
+func generateName(j *job.Job) string {
+	name := fmt.Sprintf("runner-%s-project-%s-concurrent-%s", j.RunnerShortToken, j.ProjectID, j.ConcurrentID)
+	name = strings.Trim(invalidNameChars.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	if len(name) > 57 {
+		name = strings.TrimRight(name[:57], "-")
+	}
+	return name + "-"
+}
+
+var (
+	invalidNameChars  = regexp.MustCompile(`[^a-z0-9-]+`)
+	invalidLabelChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+)
+
+// labelValue makes s a valid label value: at most 63 characters of
+// [A-Za-z0-9._-], starting and ending with an alphanumeric character.
+func labelValue(s string) string {
+	s = invalidLabelChars.ReplaceAllString(s, "_")
+	if len(s) > 63 {
+		s = s[:63]
+	}
+	return strings.Trim(s, "._-")
+}
+
+func buildContainer(cfg *config.Config, j *job.Job) corev1.Container {
+	image := j.Image.Name
+	if image == "" {
+		image = cfg.Image
+	}
+	r := cfg.Resources
+	return corev1.Container{
+		Name:            BuildContainer,
+		Image:           image,
+		Command:         keepalive(),
+		VolumeMounts:    mounts(cfg, true),
+		Resources:       resources(r.CPURequest, r.MemoryRequest, r.CPULimit, r.MemoryLimit),
+		SecurityContext: securityContext(cfg),
+	}
+}
+
+func helperContainer(cfg *config.Config) corev1.Container {
+	r := cfg.Resources
+	return corev1.Container{
+		Name:            HelperContainer,
+		Image:           cfg.HelperImage,
+		Command:         keepalive(),
+		VolumeMounts:    mounts(cfg, true),
+		Resources:       resources(r.HelperCPURequest, r.HelperMemoryRequest, r.HelperCPULimit, r.HelperMemoryLimit),
+		SecurityContext: securityContext(cfg),
+	}
+}
+
+// keepalive is the main process of the build and helper containers: stages
+// arrive by exec, so the container only has to stay up.
+func keepalive() []string { return []string{"sh", "-c", scripts.Keepalive} }
+
+func securityContext(cfg *config.Config) *corev1.SecurityContext {
+	if cfg.Privileged == nil {
+		return nil
+	}
+	return &corev1.SecurityContext{Privileged: cfg.Privileged}
+}
+
+func mounts(cfg *config.Config, withDriver bool) []corev1.VolumeMount {
+	m := []corev1.VolumeMount{
+		{Name: buildsVolume, MountPath: cfg.BuildsDir},
+		{Name: cacheVolume, MountPath: cfg.CacheDir},
+	}
+	if withDriver {
+		m = append(m, corev1.VolumeMount{Name: driverVolume, MountPath: cfg.DriverDir})
+	}
+	return m
+}
+
+func volumes() []corev1.Volume {
+	var v []corev1.Volume
+	for _, name := range []string{buildsVolume, cacheVolume, driverVolume} {
+		v = append(v, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	}
+	return v
+}

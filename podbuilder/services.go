@@ -1,0 +1,110 @@
+package podbuilder
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/driver/job"
+)
+
+// services returns the job's services followed by the configuration's, in
+// the order their containers are named svc-0, svc-1, ...
+func services(cfg *config.Config, j *job.Job) []job.Service {
+	all := append([]job.Service(nil), j.Services...)
+	for _, s := range cfg.Services {
+		all = append(all, job.Service{Image: job.Image{
+			Name: s.Name, Alias: s.Alias, Entrypoint: s.Entrypoint, Command: s.Command,
+		}})
+	}
+	return all
+}
+
+func serviceContainers(cfg *config.Config, j *job.Job) ([]corev1.Container, error) {
+	var out []corev1.Container
+	r := cfg.Resources
+	for i, svc := range services(cfg, j) {
+		if svc.Name == "" {
+			return nil, fmt.Errorf("services[%d]: service without an image name", i)
+		}
+		var env []corev1.EnvVar
+		for _, v := range svc.Variables {
+			env = append(env, corev1.EnvVar{Name: v.Key, Value: v.Value})
+		}
+		out = append(out, corev1.Container{
+			Name:         fmt.Sprintf("%s%d", servicePrefix, i),
+			Image:        svc.Name,
+			Command:      svc.Entrypoint,
+			Args:         svc.Command,
+			Env:          env,
+			VolumeMounts: mounts(cfg, false),
+			Resources:    resources(r.ServiceCPURequest, r.ServiceMemoryRequest, r.ServiceCPULimit, r.ServiceMemoryLimit),
+		})
+	}
+	return out, nil
+}
+
+// serviceHostAliases makes every service reachable from the build container
+// by its aliases: the containers of a pod share one network namespace, so
+// each alias resolves to 127.0.0.1.
+func serviceHostAliases(cfg *config.Config, j *job.Job) ([]corev1.HostAlias, error) {
+	var names []string
+	seen := map[string]bool{}
+	for i, svc := range services(cfg, j) {
+		aliases := svc.Aliases()
+		if len(aliases) == 0 {
+			aliases = []string{DefaultAlias(svc.Name)}
+		}
+		for _, alias := range aliases {
+			if msgs := validation.IsDNS1123Subdomain(alias); len(msgs) > 0 {
+				return nil, fmt.Errorf("services[%d] %s: alias %q is not a valid host name: %s", i, svc.Name, alias, msgs[0])
+			}
+			if !seen[alias] {
+				seen[alias] = true
+				names = append(names, alias)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	return []corev1.HostAlias{{IP: "127.0.0.1", Hostnames: names}}, nil
+}
+
+var tagOrDigest = regexp.MustCompile(`(:[^/]*|@.*)$`)
+
+// DefaultAlias is the host name of a service without an alias, derived from
+// its image as GitLab Runner does: tag and digest dropped, "/" becomes "-"
+// (registry.example.com/db/postgres:15 -> registry.example.com-db-postgres).
+func DefaultAlias(image string) string {
+	name := tagOrDigest.ReplaceAllString(image, "")
+	return strings.ToLower(strings.ReplaceAll(name, "/", "-"))
+}
+
+// resources builds requirements from already-validated quantities; empty
+// strings are left unset.
+func resources(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{
+		Requests: resourceList(cpuRequest, memoryRequest),
+		Limits:   resourceList(cpuLimit, memoryLimit),
+	}
+}
+
+func resourceList(cpu, memory string) corev1.ResourceList {
+	list := corev1.ResourceList{}
+	if cpu != "" {
+		list[corev1.ResourceCPU] = resource.MustParse(cpu)
+	}
+	if memory != "" {
+		list[corev1.ResourceMemory] = resource.MustParse(memory)
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return list
+}

@@ -1,0 +1,92 @@
+# stage.sh: runs one CI stage detached inside a job container and streams its log.
+#
+# k8sdrv passes this file inline: sh -c "<this file>" k8sdrv MODE DIR ARG
+#   start  DIR SIZE    read the stage script (SIZE bytes) from stdin, start it
+#                      detached, then follow its log from byte 0
+#   follow DIR OFFSET  follow the log of a started stage from byte OFFSET
+#   signal DIR SIGNAL  send SIGNAL to the stage's process group
+#
+# The stage runs in its own session, writes its combined output to DIR/log and
+# its exit code to DIR/status, so a dropped API connection never stops it and
+# the result never depends on the exec stream. Stdout carries log bytes only;
+# protocol lines go to stderr: "k8sdrv-status CODE" or "k8sdrv-error WHAT".
+set -u
+mode=$1 dir=$2 arg=$3
+
+fail() { printf 'k8sdrv-error %s\n' "$1" >&2; exit 1; }
+
+start() {
+	mkdir -p "$dir" || fail "cannot create $dir"
+	cat >"$dir/script.part" || fail "cannot write $dir/script.part"
+	got=$(wc -c <"$dir/script.part")
+	# A short script means the stream broke while sending it: never run half a script.
+	[ "$got" -eq "$arg" ] || fail "incomplete-script got $got of $arg bytes"
+	: >"$dir/log"
+	echo $$ >"$dir/follower"
+	# Claim the directory; a follower that claimed it first has declared the
+	# stage not started, and k8sdrv has moved on to a fresh directory.
+	mkdir "$dir/claim" 2>/dev/null || fail "abandoned"
+	mv "$dir/script.part" "$dir/script" || fail "cannot commit $dir/script"
+
+	shell="sh"
+	command -v bash >/dev/null 2>&1 && shell=bash
+	bin=${dir%/*}/bin
+	# The GitLab helper image ships gitlab-runner-helper; stage scripts call gitlab-runner.
+	if ! command -v gitlab-runner >/dev/null 2>&1 && helper=$(command -v gitlab-runner-helper); then
+		mkdir -p "$bin" && ln -sf "$helper" "$bin/gitlab-runner"
+	fi
+	detach=
+	command -v setsid >/dev/null 2>&1 && detach=setsid
+	# The runner (a trap, not an ignore: children must still see TERM) records
+	# the exit code atomically, then wakes whichever follower is current.
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	PATH=$bin:$PATH $detach sh -c '
+		trap : TERM HUP
+		"$1" "$2/script" <"/dev/null" >"$2/log" 2>&1
+		echo $? >"$2/status.part" && mv "$2/status.part" "$2/status"
+		read -r f <"$2/follower" && kill -USR1 "$f"
+		exit 0' k8sdrv-stage "$shell" "$dir" </dev/null >/dev/null 2>&1 &
+	echo $! >"$dir/pgid"
+	follow 0
+}
+
+follow() {
+	off=$1
+	[ -d "$dir" ] || fail "not-started"
+	if [ ! -f "$dir/script" ] && mkdir "$dir/claim" 2>/dev/null; then
+		fail "not-started"
+	fi
+	echo $$ >"$dir/follower"
+	trap 'wake=1' USR1
+	while :; do
+		wake=
+		finished=
+		[ -f "$dir/status" ] && finished=1
+		size=$(wc -c <"$dir/log") || fail "cannot read $dir/log"
+		if [ "$size" -gt "$off" ]; then
+			tail -c +$((off + 1)) "$dir/log" | head -c $((size - off)) || exit 1
+			off=$size
+		fi
+		if [ -n "$finished" ]; then
+			read -r code <"$dir/status"
+			printf 'k8sdrv-status %s\n' "$code" >&2
+			exit 0
+		fi
+		# A newer follower (after a reconnect) has taken over: leave quietly.
+		read -r current <"$dir/follower" && [ "$current" = $$ ] || exit 0
+		sleep 0.2 >/dev/null 2>&1 &
+		[ -n "$wake" ] || wait $!
+	done
+}
+
+signal() {
+	read -r pgid <"$dir/pgid" || fail "not-started"
+	kill "-$arg" "-$pgid" 2>/dev/null || kill "-$arg" "$pgid" 2>/dev/null || true
+}
+
+case $mode in
+start) start ;;
+follow) follow "$arg" ;;
+signal) signal ;;
+*) fail "unknown mode $mode" ;;
+esac
