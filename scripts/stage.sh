@@ -17,7 +17,8 @@ fail() { printf 'k8sdrv-error %s\n' "$1" >&2; exit 1; }
 
 start() {
 	mkdir -p "$dir" || fail "cannot create $dir"
-	cat >"$dir/script.part" || fail "cannot write $dir/script.part"
+	# Read exactly SIZE bytes: some runtimes never close an exec's stdin.
+	head -c "$arg" >"$dir/script.part" || fail "cannot write $dir/script.part"
 	got=$(wc -c <"$dir/script.part")
 	# A short script means the stream broke while sending it: never run half a script.
 	[ "$got" -eq "$arg" ] || fail "incomplete-script got $got of $arg bytes"

@@ -33,6 +33,9 @@ build etcd go.etcd.io/etcd/server/v3
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
 build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+# kwokctl probes the cluster with kubectl, and up.sh creates the node with it;
+# a fresh machine may have none, and kwokctl would try to download one.
+build kubectl k8s.io/kubernetes/cmd/kubectl
 install_kwok kwok
 install_kwok kwokctl
 log "binaries ready in $CLUSTER_BIN"

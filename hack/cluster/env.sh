@@ -1,4 +1,5 @@
 # Shared settings for the local test cluster scripts; sourced, not run.
+# shellcheck shell=bash disable=SC2034 # variables are used by the scripts that source this
 # Versions are part of the cache path, so a bump rebuilds into a new directory.
 K8S_VERSION=v1.37.2
 KWOK_VERSION=v0.8.0

@@ -1,0 +1,46 @@
+# k8sdrv — see README.md. The first two targets a newcomer runs:
+#   make demo   local cluster + a sample job through k8sdrv
+#   make test   unit tests and the e2e suite (brings the local cluster up)
+SHELL := bash
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN := bin/k8sdrv
+
+.PHONY: build test unit e2e bench demo cluster-up cluster-down lint golden clean
+
+build:
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/k8sdrv
+
+unit:
+	go test -short ./...
+
+lint:
+	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" && false)
+	go vet ./...
+	shellcheck -s sh scripts/*.sh
+	shellcheck hack/cluster/*.sh hack/*.sh
+
+# e2e runs the built binary as gitlab-runner does against the local cluster.
+e2e: build
+	K8SDRV_BINARY=$(CURDIR)/$(BIN) go test -count=1 -timeout 20m ./e2e/...
+
+test: lint build
+	go test -count=1 -timeout 25m ./...
+
+bench: build
+	K8SDRV_BINARY=$(CURDIR)/$(BIN) hack/bench.sh
+
+demo: build
+	hack/demo.sh
+
+cluster-up:
+	@hack/cluster/up.sh
+
+cluster-down:
+	@hack/cluster/down.sh
+
+golden:
+	go test ./podbuilder -update
+
+clean:
+	rm -rf bin

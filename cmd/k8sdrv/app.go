@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/k8sdrv/k8sdrv/driver"
+	"github.com/k8sdrv/k8sdrv/driver/config"
+)
+
+// run executes the command line and returns the process exit code; exit
+// codes are decided only here, by driver.ExitCode.
+func run(args, environ []string) int {
+	env, envErr := driver.LoadRunnerEnv()
+	app := newApp(env, environ)
+	err := envErr
+	if err == nil {
+		err = app.Run(args)
+	}
+	return driver.ExitCode(err, env, os.Stderr)
+}
+
+func newApp(env driver.RunnerEnv, environ []string) *cli.App {
+	// load builds the driver for a stage from the operator configuration.
+	load := func(c *cli.Context) (*driver.Driver, error) {
+		cfg, err := config.Load(c.String("config"))
+		if err != nil {
+			return nil, err
+		}
+		return driver.New(cfg, env, environ, version, os.Stdout, os.Stderr), nil
+	}
+	return &cli.App{
+		Name:    "k8sdrv",
+		Usage:   "run GitLab CI jobs in Kubernetes pods (a GitLab Runner Custom executor)",
+		Version: version,
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:    "config",
+				Aliases: []string{"c"},
+				Usage:   "k8sdrv configuration file (TOML, the keys of [runners.kubernetes])",
+				EnvVars: []string{"K8SDRV_CONFIG"},
+			},
+		},
+		// Errors are printed and turned into exit codes by run, once.
+		ExitErrHandler:  func(*cli.Context, error) {},
+		HideHelpCommand: false,
+		Commands: []*cli.Command{
+			{
+				Name:  "config",
+				Usage: "print the config_exec JSON for gitlab-runner",
+				Action: func(c *cli.Context) error {
+					d, err := load(c)
+					if err != nil {
+						return err
+					}
+					return d.ConfigStage()
+				},
+			},
+			{
+				Name:  "prepare",
+				Usage: "create the job's pod and wait until it runs",
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "print the pod as YAML; contact no cluster"}},
+				Action: func(c *cli.Context) error {
+					d, err := load(c)
+					if err != nil {
+						return err
+					}
+					if c.Bool("dry-run") {
+						return d.DryRun()
+					}
+					ctx, stop := signalContext()
+					defer stop()
+					return d.Prepare(ctx)
+				},
+			},
+			{
+				Name:      "run",
+				Usage:     "run one stage script of the job in its pod",
+				ArgsUsage: "<script> <stage>",
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 2 {
+						return fmt.Errorf("run: want <script> <stage>, got %d arguments", c.NArg())
+					}
+					d, err := load(c)
+					if err != nil {
+						return err
+					}
+					ctx, stop := signalContext()
+					defer stop()
+					return d.Run(ctx, c.Args().Get(0), c.Args().Get(1))
+				},
+			},
+			{
+				Name:  "cleanup",
+				Usage: "delete everything the job created",
+				Action: func(c *cli.Context) error {
+					d, err := load(c)
+					if err != nil {
+						return err
+					}
+					return d.Cleanup()
+				},
+			},
+		},
+	}
+}
+
+// signalContext is cancelled by SIGTERM (gitlab-runner cancelling the job)
+// or SIGINT (a person at a terminal).
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+}

@@ -1,0 +1,15 @@
+// Command k8sdrv is a GitLab Runner Custom executor that runs each CI job in
+// its own Kubernetes pod. gitlab-runner calls it as `k8sdrv config`,
+// `k8sdrv prepare`, `k8sdrv run <script> <stage>` and `k8sdrv cleanup`.
+package main
+
+import (
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Environ()))
+}

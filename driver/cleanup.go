@@ -1,0 +1,127 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/podbuilder"
+)
+
+// Cleanup deletes everything the job created, within
+// cleanup_resources_timeout and on its own deadline (it also runs after a
+// cancelled or timed-out job). Without prepare's state file it finds the
+// job's pods by their labels.
+func (d *Driver) Cleanup() error {
+	ctx, cancel := context.WithTimeout(context.Background(), d.Config.CleanupResourcesTimeout.Duration)
+	defer cancel()
+	state, err := loadState(d.Env.TmpDir)
+	switch {
+	case errors.Is(err, errNoState):
+		err = d.deleteByLabels(ctx)
+	case err != nil:
+		return err
+	default:
+		err = d.deleteByState(ctx, state)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(statePath(d.Env.TmpDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove state: %w", err)
+	}
+	return nil
+}
+
+func (d *Driver) deleteByState(ctx context.Context, s *State) error {
+	cluster, err := d.clusterAccess()
+	if err != nil {
+		return err
+	}
+	return deletePod(ctx, cluster, s.Namespace, s.Pod, types.UID(s.UID))
+}
+
+// deleteByLabels deletes the pods labelled with this job's identity. It
+// needs at least the job ID, so that it can never select another job's pod.
+func (d *Driver) deleteByLabels(ctx context.Context) error {
+	j, err := job.Load(d.Environ, "")
+	if err != nil {
+		return err
+	}
+	selector := podbuilder.Labels(j)
+	if selector[podbuilder.LabelJobID] == "" {
+		d.Log.Info().Msg("no state file and no CI_JOB_ID: nothing to clean up")
+		return nil
+	}
+	cluster, err := d.clusterAccess()
+	if err != nil {
+		return err
+	}
+	pods := cluster.Kube.CoreV1().Pods(d.Config.Namespace)
+	// kubeAPI: pods, list
+	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()})
+	if err != nil {
+		return fmt.Errorf("list the job's pods in %s: %w%s", d.Config.Namespace, err, hint(err))
+	}
+	var errs []error
+	for _, pod := range list.Items {
+		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, pod.UID))
+	}
+	return errors.Join(errs...)
+}
+
+// deletePod deletes one pod (only the one with uid, when given), retrying
+// transient API errors until ctx ends. NotFound is success.
+func deletePod(ctx context.Context, cluster *Cluster, namespace, name string, uid types.UID) error {
+	opts := metav1.DeleteOptions{}
+	if uid != "" {
+		opts.Preconditions = &metav1.Preconditions{UID: &uid}
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		// kubeAPI: pods, delete
+		err := cluster.Kube.CoreV1().Pods(namespace).Delete(ctx, name, opts)
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+			return nil
+		case apierrors.IsConflict(err):
+			return nil // a pod of that name with another UID is not ours
+		case !retriable(err):
+			return fmt.Errorf("delete pod %s/%s: %w%s", namespace, name, err, hint(err))
+		}
+		if !sleepCtx(ctx, backoff) {
+			return fmt.Errorf("delete pod %s/%s: gave up at the cleanup deadline: %w", namespace, name, err)
+		}
+		backoff = min(2*backoff, 3*time.Second)
+	}
+}
+
+func retriable(err error) bool {
+	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
+		!isAPIStatus(err)
+}
+
+func isAPIStatus(err error) bool {
+	var status apierrors.APIStatus
+	return errors.As(err, &status)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

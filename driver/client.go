@@ -1,0 +1,73 @@
+package driver
+
+import (
+	"fmt"
+	"os"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/k8sdrv/k8sdrv/attach"
+	"github.com/k8sdrv/k8sdrv/driver/config"
+)
+
+// Cluster is k8sdrv's access to the Kubernetes API: typed calls for
+// objects, and exec into the job pod.
+type Cluster struct {
+	Kube kubernetes.Interface
+	// Executor returns an attach.Executor for a pod.
+	Executor func(namespace, pod string) attach.Executor
+}
+
+// Connect builds the cluster access without contacting the API server:
+// an explicit host (with certificates or a bearer token) when configured,
+// else the in-cluster service account, else the kubeconfig (KUBECONFIG,
+// ~/.kube/config, current context).
+func Connect(cfg *config.Config, userAgent string) (*Cluster, error) {
+	rc, err := restConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rc.UserAgent = userAgent
+	// k8sdrv makes a handful of calls per job; never throttle them.
+	rc.QPS, rc.Burst = 100, 200
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	core := kube.CoreV1().RESTClient()
+	return &Cluster{
+		Kube: kube,
+		Executor: func(namespace, pod string) attach.Executor {
+			return &attach.PodExecutor{Config: rc, Client: core, Namespace: namespace, Pod: pod}
+		},
+	}, nil
+}
+
+func restConfig(cfg *config.Config) (*rest.Config, error) {
+	if cfg.Host != "" {
+		return &rest.Config{
+			Host:        cfg.Host,
+			BearerToken: cfg.BearerToken,
+			TLSClientConfig: rest.TLSClientConfig{
+				CertFile: cfg.CertFile,
+				KeyFile:  cfg.KeyFile,
+				CAFile:   cfg.CAFile,
+			},
+		}, nil
+	}
+	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		rc, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster configuration: %w", err)
+		}
+		return rc, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no cluster configured (set host in the k8sdrv config, run in a pod, or provide a kubeconfig): %w", err)
+	}
+	return rc, nil
+}

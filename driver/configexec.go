@@ -1,0 +1,35 @@
+package driver
+
+import (
+	"encoding/json"
+	"os"
+)
+
+// configOutput is what config_exec prints for gitlab-runner.
+type configOutput struct {
+	BuildsDir         string     `json:"builds_dir"`
+	CacheDir          string     `json:"cache_dir"`
+	BuildsDirIsShared bool       `json:"builds_dir_is_shared"`
+	Hostname          string     `json:"hostname,omitempty"`
+	Driver            driverInfo `json:"driver"`
+	Shell             string     `json:"shell"`
+}
+
+type driverInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// ConfigStage prints the config_exec JSON on stdout: the in-pod builds and
+// cache directories (each job gets its own volumes, so builds are not
+// shared) and bash, the shell the stage scripts are written for.
+func (d *Driver) ConfigStage() error {
+	host, _ := os.Hostname()
+	return json.NewEncoder(d.Stdout).Encode(configOutput{
+		BuildsDir: d.Config.BuildsDir,
+		CacheDir:  d.Config.CacheDir,
+		Hostname:  host,
+		Driver:    driverInfo{Name: "k8sdrv", Version: d.Version},
+		Shell:     "bash",
+	})
+}

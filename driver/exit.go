@@ -1,0 +1,38 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// BuildFailure is the user's script exiting non-zero: the job fails, but
+// nothing is wrong with the infrastructure.
+type BuildFailure struct{ Code int }
+
+func (b *BuildFailure) Error() string { return fmt.Sprintf("script exited with code %d", b.Code) }
+
+// ExitCode is the one place where a stage's error becomes the process exit
+// code. A build failure writes the script's code to BUILD_EXIT_CODE_FILE and
+// exits with BUILD_FAILURE_EXIT_CODE; any other error is printed as one line
+// and exits with SYSTEM_FAILURE_EXIT_CODE.
+func ExitCode(err error, env RunnerEnv, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var build *BuildFailure
+	if errors.As(err, &build) {
+		if env.BuildExitCodeFile != "" {
+			if werr := os.WriteFile(env.BuildExitCodeFile, []byte(strconv.Itoa(build.Code)+"\n"), 0o600); werr != nil {
+				fmt.Fprintf(stderr, "k8sdrv: write BUILD_EXIT_CODE_FILE: %v\n", werr)
+				return env.SystemFailureExitCode
+			}
+		}
+		return env.BuildFailureExitCode
+	}
+	fmt.Fprintf(stderr, "k8sdrv: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	return env.SystemFailureExitCode
+}

@@ -1,0 +1,86 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/podbuilder"
+)
+
+// buildPod reads the job and builds its pod; it touches no cluster.
+func (d *Driver) buildPod() (*corev1.Pod, *job.Job, error) {
+	j, err := job.Load(d.Environ, d.Env.JobResponseFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	pod, err := podbuilder.Build(d.Config, j)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build pod: %w", err)
+	}
+	return pod, j, nil
+}
+
+// DryRun prints the job's pod as YAML and contacts no cluster.
+func (d *Driver) DryRun() error {
+	pod, _, err := d.buildPod()
+	if err != nil {
+		return err
+	}
+	out, err := yaml.Marshal(pod)
+	if err != nil {
+		return err
+	}
+	_, err = d.Stdout.Write(out)
+	return err
+}
+
+// Prepare creates the job's pod, records it in $TMPDIR and waits, with a
+// watch bounded by poll_timeout, until all its containers run. A pod that
+// cannot start is deleted before Prepare returns.
+func (d *Driver) Prepare(ctx context.Context) error {
+	if d.Env.TmpDir == "" {
+		return fmt.Errorf("TMPDIR is not set: prepare keeps the job's state there")
+	}
+	pod, _, err := d.buildPod()
+	if err != nil {
+		return err
+	}
+	cluster, err := d.clusterAccess()
+	if err != nil {
+		return err
+	}
+	pods := cluster.Kube.CoreV1().Pods(pod.Namespace)
+	// kubeAPI: pods, create
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("create pod in namespace %s: %w%s", pod.Namespace, err, hint(err))
+	}
+	state := &State{Namespace: created.Namespace, Pod: created.Name, UID: string(created.UID), DriverDir: d.Config.DriverDir}
+	if err := saveState(d.Env.TmpDir, state); err != nil {
+		d.deletePod(state)
+		return err
+	}
+	fmt.Fprintf(d.Stderr, "Created pod %s/%s\n", created.Namespace, created.Name)
+	timeout := time.Duration(d.Config.PollTimeout) * time.Second
+	if err := d.waitRunning(ctx, cluster, created, timeout); err != nil {
+		d.deletePod(state)
+		return err
+	}
+	return nil
+}
+
+// deletePod removes a pod that failed to start, on its own deadline; the
+// runner's cleanup call deletes it again if this fails.
+func (d *Driver) deletePod(s *State) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.Config.CleanupResourcesTimeout.Duration)
+	defer cancel()
+	if err := d.deleteByState(ctx, s); err != nil {
+		d.Log.Warn().Err(err).Str("pod", s.Pod).Msg("could not delete the pod; cleanup will retry")
+	}
+}

@@ -1,0 +1,98 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/k8sdrv/k8sdrv/attach"
+	"github.com/k8sdrv/k8sdrv/podbuilder"
+)
+
+// stopTimeout is how long a cancelled stage gets between TERM and KILL.
+const stopTimeout = 10 * time.Second
+
+// StageContainer returns the container a stage runs in: the user's steps
+// in the build container, everything else (git, cache, artifacts) in the
+// helper, as GitLab Runner's Kubernetes executor does.
+func StageContainer(stage string) string {
+	if stage == "build_script" || stage == "after_script" || strings.HasPrefix(stage, "step_") {
+		return podbuilder.BuildContainer
+	}
+	return podbuilder.HelperContainer
+}
+
+// Run executes the stage script at scriptPath in the job's pod. A non-zero
+// exit of the script is a *BuildFailure; any other error means the stage's
+// outcome is unknown or the infrastructure failed.
+func (d *Driver) Run(ctx context.Context, scriptPath, stage string) error {
+	state, err := loadState(d.Env.TmpDir)
+	if err != nil {
+		return err
+	}
+	script, err := os.ReadFile(scriptPath)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", stage, err)
+	}
+	cluster, err := d.clusterAccess()
+	if err != nil {
+		return err
+	}
+	container := StageContainer(stage)
+	s := &attach.Stage{
+		Exec:             cluster.Executor(state.Namespace, state.Pod),
+		Container:        container,
+		Dir:              path.Join(state.DriverDir, container, stage+"-"+strconv.FormatInt(time.Now().UnixNano(), 36)),
+		Script:           script,
+		Out:              d.Stdout,
+		Diag:             d.Stderr,
+		ReconnectTimeout: d.Config.ReconnectTimeout.Duration,
+		StopTimeout:      stopTimeout,
+		Check:            func(ctx context.Context) error { return checkContainer(ctx, cluster, state, container) },
+	}
+	code, err := s.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("stage %s in pod %s/%s: %w", stage, state.Namespace, state.Pod, err)
+	}
+	if code != 0 {
+		return &BuildFailure{Code: code}
+	}
+	return nil
+}
+
+// checkContainer tells a transient stream failure from a lost pod: it
+// fails when the pod is gone or replaced, or the container has terminated.
+func checkContainer(ctx context.Context, cluster *Cluster, state *State, container string) error {
+	// kubeAPI: pods, get
+	pod, err := cluster.Kube.CoreV1().Pods(state.Namespace).Get(ctx, state.Pod, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("pod %s/%s was deleted while the stage ran", state.Namespace, state.Pod)
+	case err != nil:
+		return nil // the API itself is unreachable: keep reconnecting
+	case string(pod.UID) != state.UID:
+		return fmt.Errorf("pod %s/%s was replaced while the stage ran", state.Namespace, state.Pod)
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == container && cs.State.Terminated != nil {
+			t := cs.State.Terminated
+			return fmt.Errorf("container %s terminated while the stage ran: exit code %d, reason %s", container, t.ExitCode, terminatedReason(t))
+		}
+	}
+	return nil
+}
+
+func terminatedReason(t *corev1.ContainerStateTerminated) string {
+	if t.Message != "" {
+		return t.Reason + ": " + t.Message
+	}
+	return t.Reason
+}

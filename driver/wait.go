@@ -1,0 +1,181 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// failFastReasons are container waiting reasons that waiting cannot cure.
+var failFastReasons = map[string]bool{
+	"ErrImagePull":               true,
+	"ImagePullBackOff":           true,
+	"InvalidImageName":           true,
+	"ErrImageNeverPull":          true,
+	"CreateContainerConfigError": true,
+	"CreateContainerError":       true,
+}
+
+// podReady reports whether every container of the pod runs; a non-nil
+// error means the pod can never get there.
+func podReady(pod *corev1.Pod) (bool, error) {
+	switch pod.Status.Phase {
+	case corev1.PodFailed, corev1.PodSucceeded:
+		return false, fmt.Errorf("pod %s ended (%s) before the job could run: %s", pod.Name, pod.Status.Phase, pod.Status.Message)
+	}
+	images := map[string]string{}
+	for _, c := range pod.Spec.Containers {
+		images[c.Name] = c.Image
+	}
+	running := 0
+	for _, cs := range pod.Status.ContainerStatuses {
+		switch {
+		case cs.State.Running != nil:
+			running++
+		case cs.State.Waiting != nil && failFastReasons[cs.State.Waiting.Reason]:
+			w := cs.State.Waiting
+			return false, fmt.Errorf("container %s (image %q) cannot start: %s: %s", cs.Name, images[cs.Name], w.Reason, w.Message)
+		case cs.State.Terminated != nil:
+			t := cs.State.Terminated
+			return false, fmt.Errorf("container %s (image %q) exited with code %d (%s) before the job could run", cs.Name, images[cs.Name], t.ExitCode, t.Reason)
+		}
+	}
+	return running == len(pod.Spec.Containers), nil
+}
+
+// progress is the one-line summary printed while waiting, when it changes.
+func progress(pod *corev1.Pod) string {
+	return "Waiting for pod " + pod.Namespace + "/" + pod.Name + " to be running, " + podStatus(pod)
+}
+
+// podStatus says where the pod stands: its phase and why it is not running.
+func podStatus(pod *corev1.Pod) string {
+	var parts []string
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason != "" {
+			parts = append(parts, fmt.Sprintf("%s: %s", c.Reason, c.Message))
+		}
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {
+			parts = append(parts, cs.Name+" "+cs.State.Waiting.Reason)
+		}
+	}
+	status := "status is " + string(pod.Status.Phase)
+	if len(parts) > 0 {
+		status += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return status
+}
+
+// waitRunning watches the pod until it runs, fails, or timeout passes. A
+// closed watch is resumed from the last resource version seen.
+func (d *Driver) waitRunning(ctx context.Context, cluster *Cluster, pod *corev1.Pod, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	pods := cluster.Kube.CoreV1().Pods(pod.Namespace)
+	w := &podWaiter{last: pod, out: d.Stderr}
+	for {
+		if done, err := w.evaluate(w.last); done {
+			return err
+		}
+		// kubeAPI: pods, watch
+		watcher, err := pods.Watch(ctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
+			ResourceVersion: w.last.ResourceVersion,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return timeoutError(w.last, timeout)
+			}
+			return fmt.Errorf("watch pod %s/%s: %w%s", pod.Namespace, pod.Name, err, hint(err))
+		}
+		done, err := w.consume(ctx, watcher)
+		watcher.Stop()
+		switch {
+		case done:
+			return err
+		case ctx.Err() != nil:
+			return timeoutError(w.last, timeout)
+		case apierrors.IsGone(err) || apierrors.IsResourceExpired(err):
+			// kubeAPI: pods, get
+			if w.last, err = pods.Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
+				return fmt.Errorf("get pod %s/%s: %w", pod.Namespace, pod.Name, err)
+			}
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// podWaiter follows one pod's states, printing a progress line whenever
+// its summary changes.
+type podWaiter struct {
+	last     *corev1.Pod
+	lastLine string
+	out      io.Writer
+}
+
+func (w *podWaiter) evaluate(pod *corev1.Pod) (bool, error) {
+	w.last = pod
+	if ready, err := podReady(pod); err != nil || ready {
+		return true, err
+	}
+	if line := progress(pod); line != w.lastLine && pod.Status.Phase != "" {
+		fmt.Fprintln(w.out, line)
+		w.lastLine = line
+	}
+	return false, nil
+}
+
+// consume reads watch events until the pod is running or failed (done) or
+// the watch ends (not done; err says why when it was an error event).
+func (w *podWaiter) consume(ctx context.Context, watcher watch.Interface) (bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case ev, ok := <-watcher.ResultChan():
+			if !ok {
+				return false, nil
+			}
+			switch ev.Type {
+			case watch.Error:
+				return false, apierrors.FromObject(ev.Object)
+			case watch.Deleted:
+				return true, errors.New("the job's pod was deleted while starting")
+			}
+			if pod, ok := ev.Object.(*corev1.Pod); ok {
+				if done, err := w.evaluate(pod); done {
+					return true, err
+				}
+			}
+		}
+	}
+}
+
+func timeoutError(pod *corev1.Pod, timeout time.Duration) error {
+	return fmt.Errorf("pod %s/%s not running after poll_timeout (%s): %s", pod.Namespace, pod.Name, timeout, podStatus(pod))
+}
+
+// hint adds advice for API errors an operator can fix.
+func hint(err error) string {
+	switch {
+	case apierrors.IsForbidden(err):
+		return " (hint: k8sdrv's account lacks a permission; see examples/rbac.yaml)"
+	case apierrors.IsUnauthorized(err):
+		return " (hint: the credentials in the kubeconfig or k8sdrv config are not accepted)"
+	case apierrors.IsNotFound(err):
+		return " (hint: does the namespace exist?)"
+	}
+	return ""
+}

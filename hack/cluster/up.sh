@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Starts the local KWOK test cluster, or reuses it if it is already healthy.
+# Progress goes to stderr; the last stdout line is KUBECONFIG=<absolute path>,
+# so callers can do: eval "export $(hack/cluster/up.sh | tail -n1)".
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+NEW_CONFIG=$CLUSTER_DIR/kwok-config.new.yaml
+
+# Healthy means: created from the same config, apiserver answers, the node is
+# Ready and pods can be created (the default ServiceAccount exists).
+healthy() {
+  [ -s "$KUBECONFIG_FILE" ] && [ -s "$APPLIED_CONFIG" ] || return 1
+  cmp -s "$NEW_CONFIG" "$APPLIED_CONFIG" || { log "cluster config changed"; return 1; }
+  [ "$(kc get --raw /healthz 2>/dev/null)" = ok ] || return 1
+  node_ready && kc get serviceaccount default -n default >/dev/null 2>&1
+}
+
+node_ready() {
+  [ "$(kc get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+}
+
+# Retries a command once a second until it succeeds or the timeout (seconds) passes.
+wait_for() { # seconds what command...
+  local timeout=$1 what=$2 deadline=$((SECONDS + $1))
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${timeout}s waiting for $what"
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+apiserver_ok() { [ "$(kc get --raw /healthz 2>/dev/null)" = ok ]; }
+default_sa() { kc get serviceaccount default -n default; }
+
+create_cluster() {
+  # kwokctl keeps the config of an existing cluster and would ignore -c, so a
+  # changed config means a fresh cluster; a stopped one with the same config is
+  # just restarted by `create`.
+  if cluster_exists && ! cmp -s "$NEW_CONFIG" "$APPLIED_CONFIG"; then
+    log "deleting cluster $CLUSTER_NAME to apply the new config"
+    run_kwokctl delete cluster --name "$CLUSTER_NAME" >&2
+  fi
+  rm -f "$APPLIED_CONFIG"
+  log "starting cluster $CLUSTER_NAME (kwokctl, binary runtime)"
+  # --kubeconfig '' keeps kwokctl away from ~/.kube/config; we write our own file.
+  run_kwokctl create cluster --name "$CLUSTER_NAME" --runtime binary -c "$NEW_CONFIG" \
+    --kubeconfig '' \
+    --etcd-binary "$CLUSTER_BIN/etcd" \
+    --kube-apiserver-binary "$CLUSTER_BIN/kube-apiserver" \
+    --kube-controller-manager-binary "$CLUSTER_BIN/kube-controller-manager" \
+    --kube-scheduler-binary "$CLUSTER_BIN/kube-scheduler" \
+    --kwok-controller-binary "$CLUSTER_BIN/kwok" \
+    --timeout 3m --wait 2m >&2
+}
+
+write_kubeconfig() {
+  run_kwokctl get kubeconfig --name "$CLUSTER_NAME" >"$KUBECONFIG_FILE.tmp"
+  mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE"
+}
+
+# One fake node that kwok manages (selected by the annotation kwokctl gives kwok).
+# No taint, so ordinary pods schedule onto it.
+apply_node() {
+  local arch
+  arch=$(go env GOARCH) # exec'd commands run on this host, so advertise its arch
+  kc apply -f - >&2 <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $NODE_NAME
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/os: linux
+    kubernetes.io/arch: $arch
+    kubernetes.io/hostname: $NODE_NAME
+    type: kwok
+status:
+  allocatable:
+    cpu: "32"
+    memory: 256Gi
+    pods: "110"
+  capacity:
+    cpu: "32"
+    memory: 256Gi
+    pods: "110"
+EOF
+}
+
+start() {
+  local start=$SECONDS
+  if ! create_cluster; then
+    # A half-created or damaged cluster directory: start over once.
+    log "create failed; deleting the cluster and retrying once"
+    run_kwokctl delete cluster --name "$CLUSTER_NAME" >&2 || true
+    create_cluster
+  fi
+  write_kubeconfig
+  # kwokctl only warns when --wait runs out, so check the apiserver ourselves.
+  wait_for 60 "kube-apiserver /healthz" apiserver_ok
+  apply_node
+  wait_for 60 "node $NODE_NAME to be Ready" node_ready
+  wait_for 60 "ServiceAccount default/default" default_sa
+  cp "$NEW_CONFIG" "$APPLIED_CONFIG"
+  log "cluster $CLUSTER_NAME ready in $((SECONDS - start))s"
+}
+
+main() {
+  "$HACK_CLUSTER/build.sh" >&2
+  mkdir -p "$CLUSTER_DIR" "$EXEC_WORKDIR"
+  "$HACK_CLUSTER/config.sh" >"$NEW_CONFIG"
+  if healthy; then
+    log "cluster $CLUSTER_NAME is already up"
+  else
+    start
+  fi
+  rm -f "$NEW_CONFIG"
+  echo "KUBECONFIG=$KUBECONFIG_FILE"
+}
+
+main "$@"
