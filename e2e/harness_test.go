@@ -1,0 +1,290 @@
+// Package e2e drives the built k8sdrv binary exactly as gitlab-runner does
+// (config, prepare, run per stage, cleanup; the runner's environment, TMPDIR
+// and bash stage scripts) against a real kube-apiserver: the local KWOK
+// cluster from hack/cluster, or any cluster named by K8SDRV_E2E_KUBECONFIG.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+var (
+	binary     string // the k8sdrv binary under test
+	kubeconfig string
+	kube       kubernetes.Interface
+	jobSeq     atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() || os.Getenv("K8SDRV_E2E_SKIP") != "" {
+		return m.Run()
+	}
+	var err error
+	if binary, err = findBinary(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	if kubeconfig, err = clusterUp(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: kubeconfig:", err)
+		return 1
+	}
+	if kube, err = kubernetes.NewForConfig(rc); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// findBinary returns K8SDRV_BINARY or builds k8sdrv into a temporary file.
+func findBinary() (string, error) {
+	if b := os.Getenv("K8SDRV_BINARY"); b != "" {
+		return b, nil
+	}
+	dir, err := os.MkdirTemp("", "k8sdrv-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "k8sdrv")
+	cmd := exec.Command("go", "build", "-o", out, "../cmd/k8sdrv")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build k8sdrv: %w", err)
+	}
+	return out, nil
+}
+
+// clusterUp returns K8SDRV_E2E_KUBECONFIG, or brings the local cluster up.
+func clusterUp() (string, error) {
+	if k := os.Getenv("K8SDRV_E2E_KUBECONFIG"); k != "" {
+		return k, nil
+	}
+	cmd := exec.Command("../hack/cluster/up.sh")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("hack/cluster/up.sh: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	last := lines[len(lines)-1]
+	path, ok := strings.CutPrefix(last, "KUBECONFIG=")
+	if !ok {
+		return "", fmt.Errorf("hack/cluster/up.sh: last line is %q, want KUBECONFIG=<path>", last)
+	}
+	return path, nil
+}
+
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() || kube == nil {
+		t.Skip("e2e: needs the local cluster (not under -short)")
+	}
+}
+
+// job is one CI job as gitlab-runner would drive it.
+type job struct {
+	t          *testing.T
+	id         string
+	root       string // per-job directory: builds, cache and driver dirs live here
+	tmp        string // TMPDIR of the job
+	configPath string
+	kubeconfig string
+	env        map[string]string
+	seq        int
+}
+
+type jobOptions struct {
+	image    string
+	response map[string]any // job response JSON; image/services
+	config   string         // extra TOML lines
+	// pollTimeout is poll_timeout in seconds (default 60).
+	pollTimeout int
+}
+
+func newJob(t *testing.T, opts jobOptions) *job {
+	t.Helper()
+	skipShort(t)
+	root := t.TempDir()
+	id := strconv.FormatInt(time.Now().UnixNano()%1e9*100+jobSeq.Add(1), 10)
+	j := &job{t: t, id: id, root: root, tmp: filepath.Join(root, "tmp"), kubeconfig: kubeconfig}
+	assert.NilError(t, os.MkdirAll(j.tmp, 0o700))
+	j.configPath = filepath.Join(root, "k8sdrv.toml")
+	pollTimeout := opts.pollTimeout
+	if pollTimeout == 0 {
+		pollTimeout = 60
+	}
+	image := opts.image
+	if image == "" {
+		image = "debian:bookworm"
+	}
+	config := fmt.Sprintf(`builds_dir = %q
+cache_dir = %q
+driver_dir = %q
+image = "alpine:3"
+helper_image = "gitlab-runner-helper:local"
+poll_timeout = %d
+cleanup_resources_timeout = "30s"
+reconnect_timeout = "60s"
+%s
+`, filepath.Join(root, "builds"), filepath.Join(root, "cache"), filepath.Join(root, "k8sdrv"), pollTimeout, opts.config)
+	assert.NilError(t, os.WriteFile(j.configPath, []byte(config), 0o600))
+
+	response := map[string]any{"id": id, "token": "job-token-secret", "image": map[string]any{"name": image}}
+	for k, v := range opts.response {
+		response[k] = v
+	}
+	data, err := json.Marshal(response)
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(filepath.Join(j.tmp, "response.json"), data, 0o600))
+
+	j.env = map[string]string{
+		"CUSTOM_ENV_CI_JOB_ID":                          id,
+		"CUSTOM_ENV_CI_JOB_NAME":                        t.Name(),
+		"CUSTOM_ENV_CI_JOB_URL":                         "https://gitlab.example.com/group/project/-/jobs/" + id,
+		"CUSTOM_ENV_CI_PROJECT_ID":                      "4242",
+		"CUSTOM_ENV_CI_CONCURRENT_ID":                   "0",
+		"CUSTOM_ENV_CI_CONCURRENT_PROJECT_ID":           "0",
+		"CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN":              "e2eTok12",
+		"CUSTOM_ENV_CI_COMMIT_SHA":                      "0123456789abcdef0123456789abcdef01234567",
+		"CUSTOM_ENV_CI_COMMIT_REF_NAME":                 "main",
+		"CUSTOM_ENV_CI_JOB_IMAGE":                       image,
+		"CUSTOM_ENV_CI_JOB_TIMEOUT":                     "3600",
+		"CUSTOM_ENV_CI_JOB_STATUS":                      "running",
+		"CUSTOM_ENV_FF_USE_POD_ACTIVE_DEADLINE_SECONDS": "true",
+	}
+	t.Cleanup(j.assertNothingLeft)
+	return j
+}
+
+// environ is the environment gitlab-runner gives every driver call.
+func (j *job) environ() []string {
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.Getenv("HOME"),
+		"TMPDIR=" + j.tmp,
+		"BUILD_FAILURE_EXIT_CODE=1",
+		"SYSTEM_FAILURE_EXIT_CODE=2",
+		"BUILD_EXIT_CODE_FILE=" + filepath.Join(j.tmp, "build-exit-code"),
+		"JOB_RESPONSE_FILE=" + filepath.Join(j.tmp, "response.json"),
+		"K8SDRV_CONFIG=" + j.configPath,
+		"KUBECONFIG=" + j.kubeconfig,
+	}
+	for k, v := range j.env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// result is one finished driver call.
+type result struct {
+	stdout, stderr string
+	code           int
+	elapsed        time.Duration
+}
+
+// call runs k8sdrv with args, in TMPDIR, as gitlab-runner does.
+func (j *job) call(args ...string) result {
+	j.t.Helper()
+	cmd := j.command(context.Background(), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		r.code = exitErr.ExitCode()
+	} else {
+		assert.NilError(j.t, err)
+	}
+	return r
+}
+
+func (j *job) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = j.tmp
+	cmd.Env = j.environ()
+	return cmd
+}
+
+// stageScript writes a stage script shaped like gitlab-runner's and returns
+// its path.
+func (j *job) stageScript(stage, commands string) string {
+	j.t.Helper()
+	j.seq++
+	path := filepath.Join(j.tmp, fmt.Sprintf("script%d-%s", j.seq, stage))
+	assert.NilError(j.t, os.WriteFile(path, []byte(runnerScript(j.exports(), commands)), 0o700))
+	return path
+}
+
+// exports are the variables a stage script exports before its commands.
+func (j *job) exports() map[string]string {
+	out := map[string]string{"CI_PROJECT_DIR": filepath.Join(j.root, "builds", "group", "project")}
+	for k, v := range j.env {
+		out[strings.TrimPrefix(k, "CUSTOM_ENV_")] = v
+	}
+	return out
+}
+
+// run runs one stage as gitlab-runner does: `k8sdrv run <script> <stage>`.
+func (j *job) run(stage, commands string) result {
+	j.t.Helper()
+	return j.call("run", j.stageScript(stage, commands), stage)
+}
+
+func (j *job) buildExitCode() string {
+	data, err := os.ReadFile(filepath.Join(j.tmp, "build-exit-code"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// pods lists the pods carrying this job's labels.
+func (j *job) pods() []string {
+	j.t.Helper()
+	list, err := kube.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{LabelSelector: "k8sdrv.io/job-id=" + j.id})
+	assert.NilError(j.t, err)
+	var names []string
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			names = append(names, p.Namespace+"/"+p.Name)
+		}
+	}
+	return names
+}
+
+// assertNothingLeft checks, after each test, that no pod of the job remains.
+func (j *job) assertNothingLeft() {
+	if j.t.Failed() {
+		j.call("cleanup")
+	}
+	assert.DeepEqual(j.t, j.pods(), []string(nil))
+}
