@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +32,9 @@ var (
 	kubeconfig string
 	kube       kubernetes.Interface
 	jobSeq     atomic.Int64
+	// kwok is true on the local KWOK cluster, where every "container" is
+	// the host itself (tests may look at the host's processes).
+	kwok bool
 )
 
 func TestMain(m *testing.M) {
@@ -47,6 +51,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	kwok = os.Getenv("K8SDRV_E2E_KUBECONFIG") == ""
 	if kubeconfig, err = clusterUp(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -287,4 +292,22 @@ func (j *job) assertNothingLeft() {
 		j.call("cleanup")
 	}
 	assert.DeepEqual(j.t, j.pods(), []string(nil))
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -7,7 +7,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"github.com/urfave/cli/v2"
+	"k8s.io/klog/v2"
 
 	"github.com/k8sdrv/k8sdrv/driver"
 	"github.com/k8sdrv/k8sdrv/driver/config"
@@ -16,6 +18,7 @@ import (
 // run executes the command line and returns the process exit code; exit
 // codes are decided only here, by driver.ExitCode.
 func run(args, environ []string) int {
+	quietClientGo(os.Getenv("K8SDRV_DEBUG") != "")
 	env, envErr := driver.LoadRunnerEnv()
 	app := newApp(env, environ)
 	err := envErr
@@ -114,4 +117,12 @@ func newApp(env driver.RunnerEnv, environ []string) *cli.App {
 // or SIGINT (a person at a terminal).
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+}
+
+// quietClientGo keeps client-go's own log lines (about broken streams that
+// k8sdrv reconnects anyway) out of the job log unless debugging is asked for.
+func quietClientGo(debug bool) {
+	if !debug {
+		klog.SetLogger(logr.Discard())
+	}
 }
