@@ -8,10 +8,13 @@ import (
 )
 
 // result collects what scripts/stage.sh reports on stderr: its protocol
-// lines ("k8sdrv-status CODE", "k8sdrv-error WHAT") and any other text,
-// which is a diagnostic from the container's shell.
+// lines ("k8sdrv-status CODE LOGSIZE", "k8sdrv-error WHAT") and any other
+// text, which is a diagnostic from the container's shell.
 type result struct {
-	status  int
+	status int
+	// size is the stage log's final size: the exit code counts only once
+	// that many bytes have been forwarded.
+	size    int64
 	done    bool
 	failure string
 	other   bytes.Buffer
@@ -35,12 +38,18 @@ func (r *result) Write(p []byte) (int, error) {
 func (r *result) line(s string) {
 	switch {
 	case strings.HasPrefix(s, "k8sdrv-status "):
-		code, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(s, "k8sdrv-status ")))
-		if err != nil {
+		fields := strings.Fields(strings.TrimPrefix(s, "k8sdrv-status "))
+		if len(fields) != 2 {
 			r.failure = "unreadable exit code " + strconv.Quote(s)
 			return
 		}
-		r.status, r.done = code, true
+		code, err1 := strconv.Atoi(fields[0])
+		size, err2 := strconv.ParseInt(fields[1], 10, 64)
+		if err1 != nil || err2 != nil {
+			r.failure = "unreadable exit code " + strconv.Quote(s)
+			return
+		}
+		r.status, r.size, r.done = code, size, true
 	case strings.HasPrefix(s, "k8sdrv-error "):
 		r.failure = strings.TrimPrefix(s, "k8sdrv-error ")
 	default:
@@ -60,4 +69,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// complete reports whether the stage ended and every byte of its log has
+// been forwarded to out.
+func (r *result) complete(out *countingWriter) bool {
+	return r.done && r.size == out.n
 }

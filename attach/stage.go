@@ -58,7 +58,7 @@ func (s *Stage) Run(ctx context.Context) (int, error) {
 	for {
 		before := out.n
 		res, err := s.once(ctx, mode, dir, out)
-		if res.done {
+		if res.complete(out) {
 			return res.status, nil
 		}
 		if ctx.Err() != nil {
@@ -72,6 +72,8 @@ func (s *Stage) Run(ctx context.Context) (int, error) {
 		case res.failure != "":
 			return 0, fmt.Errorf("stage in container %s: %s", s.Container, res.failure)
 		default:
+			// Also when the exit code came but output went missing on the
+			// way: following again from our offset delivers the rest.
 			mode = "follow"
 		}
 		if err == nil {
@@ -123,7 +125,7 @@ func (s *Stage) stop(dir string, out *countingWriter) (int, error) {
 		followCtx, cancelFollow := context.WithTimeout(ctx, s.StopTimeout/2)
 		res, _ := s.once(followCtx, "follow", dir, out)
 		cancelFollow()
-		if res.done {
+		if res.complete(out) {
 			return res.status, nil
 		}
 	}

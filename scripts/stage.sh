@@ -9,7 +9,7 @@
 # The stage runs in its own session, writes its combined output to DIR/log and
 # its exit code to DIR/status, so a dropped API connection never stops it and
 # the result never depends on the exec stream. Stdout carries log bytes only;
-# protocol lines go to stderr: "k8sdrv-status CODE" or "k8sdrv-error WHAT".
+# protocol lines go to stderr: "k8sdrv-status CODE LOGSIZE" or "k8sdrv-error WHAT".
 set -u
 mode=$1 dir=$2 arg=$3
 
@@ -70,7 +70,9 @@ follow() {
 		fi
 		if [ -n "$finished" ]; then
 			read -r code <"$dir/status"
-			printf 'k8sdrv-status %s\n' "$code" >&2
+			# The log size lets k8sdrv check that it holds every byte before
+			# it takes the exit code.
+			printf 'k8sdrv-status %s %s\n' "$code" "$off" >&2
 			exit 0
 		fi
 		# A newer follower (after a reconnect) has taken over: leave quietly.

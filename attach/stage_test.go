@@ -1,0 +1,245 @@
+package attach
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+// localExecutor runs commands as local processes: the stage protocol needs
+// only a POSIX sh, so the host stands in for the container.
+type localExecutor struct{}
+
+func (localExecutor) Exec(ctx context.Context, _ string, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	return cmd.Run()
+}
+
+// flakyExecutor breaks the stream of its first `drops` execs after
+// `after` bytes of stdout, like an API connection cut mid-stage.
+type flakyExecutor struct {
+	mu    sync.Mutex
+	drops int
+	after int
+	execs int
+}
+
+var errCut = errors.New("connection cut")
+
+func (f *flakyExecutor) Exec(ctx context.Context, c string, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	f.mu.Lock()
+	f.execs++
+	drop := f.drops > 0
+	if drop {
+		f.drops--
+	}
+	f.mu.Unlock()
+	if !drop {
+		return localExecutor{}.Exec(ctx, c, command, stdin, stdout, stderr)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cut := &cutWriter{w: stdout, left: f.after, cancel: cancel}
+	err := localExecutor{}.Exec(ctx, c, command, stdin, cut, stderr)
+	if cut.cut {
+		return errCut
+	}
+	return err
+}
+
+// cutWriter passes `left` bytes on, then fails and cancels the exec.
+type cutWriter struct {
+	w      io.Writer
+	left   int
+	cancel func()
+	cut    bool
+}
+
+func (c *cutWriter) Write(p []byte) (int, error) {
+	if c.cut {
+		return 0, errCut
+	}
+	if len(p) > c.left {
+		n, _ := c.w.Write(p[:c.left])
+		c.cut = true
+		c.cancel()
+		return n, errCut
+	}
+	c.left -= len(p)
+	return c.w.Write(p)
+}
+
+// lockedBuffer is a bytes.Buffer that tests may read while a stage writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newStage(t *testing.T, exec Executor, script string) (*Stage, *lockedBuffer) {
+	out := &lockedBuffer{}
+	return &Stage{
+		Exec:             exec,
+		Container:        "build",
+		Dir:              filepath.Join(t.TempDir(), "build", "stage"),
+		Script:           []byte(script),
+		Out:              out,
+		Diag:             os.Stderr,
+		ReconnectTimeout: 10 * time.Second,
+		StopTimeout:      4 * time.Second,
+	}, out
+}
+
+func TestStageOutputAndExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		name, script, want string
+		code               int
+	}{
+		{"success", "echo hello\n", "hello\n", 0},
+		{"exit code", "echo out; echo err >&2; exit 7\n", "out\nerr\n", 7},
+		{"no trailing newline", "printf 'a\\tb'\n", "a\tb", 0},
+		{"empty", "", "", 0},
+		// The shell running the stage may report the kill in the log.
+		{"killed", "kill -KILL $$\n", "?", 137},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, out := newStage(t, localExecutor{}, tc.script)
+			code, err := s.Run(context.Background())
+			assert.NilError(t, err)
+			assert.Equal(t, code, tc.code)
+			if tc.want != "?" {
+				assert.Equal(t, out.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestStageResumesAfterDroppedStreams: every byte arrives exactly once and
+// in order although the first five streams break part-way.
+func TestStageResumesAfterDroppedStreams(t *testing.T) {
+	var want strings.Builder
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&want, "line %04d %s\n", i, strings.Repeat("=", 20))
+	}
+	script := "i=0; while [ $i -lt 2000 ]; do printf 'line %04d %s\\n' $i ====================; i=$((i+1)); done; exit 4\n"
+	flaky := &flakyExecutor{drops: 5, after: 3000}
+	s, out := newStage(t, flaky, script)
+	code, err := s.Run(context.Background())
+	assert.NilError(t, err)
+	assert.Equal(t, code, 4)
+	assert.Equal(t, out.String(), want.String())
+	assert.Assert(t, flaky.execs >= 6)
+}
+
+// failFirst fails its first n execs before anything runs remotely.
+type failFirst struct {
+	n     int
+	execs int
+}
+
+func (f *failFirst) Exec(ctx context.Context, c string, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	f.execs++
+	if f.execs <= f.n {
+		return errors.New("dial tcp: connection refused")
+	}
+	return localExecutor{}.Exec(ctx, c, command, stdin, stdout, stderr)
+}
+
+// TestStageStartsOnceAfterFailedStart: when the first exec never reached
+// the container, the stage is started again, and runs exactly once.
+func TestStageStartsOnceAfterFailedStart(t *testing.T) {
+	counter := filepath.Join(t.TempDir(), "runs")
+	exec := &failFirst{n: 2}
+	s, out := newStage(t, exec, "echo run >> "+counter+"; echo done\n")
+	code, err := s.Run(context.Background())
+	assert.NilError(t, err)
+	assert.Equal(t, code, 0)
+	assert.Equal(t, out.String(), "done\n")
+	runs, err := os.ReadFile(counter)
+	assert.NilError(t, err)
+	assert.Equal(t, string(runs), "run\n")
+}
+
+// brokenExecutor never gets a stream through.
+type brokenExecutor struct{}
+
+func (brokenExecutor) Exec(context.Context, string, []string, io.Reader, io.Writer, io.Writer) error {
+	return errors.New("connection refused")
+}
+
+func TestStageGivesUpAfterReconnectTimeout(t *testing.T) {
+	s, _ := newStage(t, brokenExecutor{}, "true\n")
+	s.ReconnectTimeout = 300 * time.Millisecond
+	_, err := s.Run(context.Background())
+	assert.ErrorContains(t, err, "no progress for 300ms")
+	assert.ErrorContains(t, err, "connection refused")
+}
+
+func TestStageStopsWhenCheckFails(t *testing.T) {
+	s, _ := newStage(t, brokenExecutor{}, "true\n")
+	s.Check = func(context.Context) error { return errors.New("pod was deleted") }
+	_, err := s.Run(context.Background())
+	assert.Error(t, err, "pod was deleted")
+}
+
+// TestStageCancel: cancelling the context stops the remote stage with TERM
+// and returns the code it ended with.
+func TestStageCancel(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "after-sleep")
+	s, out := newStage(t, localExecutor{}, "echo started; sleep 30; touch "+marker+"\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for !strings.Contains(out.String(), "started") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	code, err := s.Run(ctx)
+	assert.NilError(t, err)
+	assert.Equal(t, code, 143)
+	assert.Assert(t, time.Since(start) < 20*time.Second)
+	_, statErr := os.Stat(marker)
+	assert.Assert(t, os.IsNotExist(statErr), "the stage went on after TERM")
+}
+
+func TestResultParsesSplitProtocolLines(t *testing.T) {
+	r := &result{}
+	for _, chunk := range []string{"sh: warn", "ing\nk8sdrv-sta", "tus 4", "2 17\n"} {
+		_, err := r.Write([]byte(chunk))
+		assert.NilError(t, err)
+	}
+	assert.Assert(t, r.done)
+	assert.Equal(t, r.status, 42)
+	assert.Equal(t, r.size, int64(17))
+	assert.Equal(t, r.other.String(), "sh: warning\n")
+
+	r = &result{}
+	_, _ = r.Write([]byte("k8sdrv-error not-started\n"))
+	assert.Assert(t, !r.done)
+	assert.Check(t, is.Equal(r.failure, "not-started"))
+}
