@@ -18,7 +18,7 @@ lint:
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" && false)
 	go vet ./...
 	shellcheck -s sh scripts/*.sh
-	shellcheck hack/cluster/*.sh hack/*.sh
+	shellcheck -x -P SCRIPTDIR hack/cluster/*.sh hack/*.sh .ci/run
 
 # e2e runs the built binary as gitlab-runner does against the local cluster.
 e2e: build

@@ -1,0 +1,89 @@
+// Package examples holds example configurations; its tests keep them true
+// to the code.
+package examples
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+var kubeAPIComment = regexp.MustCompile(`//\s*kubeAPI:\s*([a-z/]+),\s*([a-z]+)`)
+
+// TestRBACRoleMatchesCode: the example Role grants exactly the resources
+// and verbs that the code's `// kubeAPI:` comments declare.
+func TestRBACRoleMatchesCode(t *testing.T) {
+	want := map[string][]string{}
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "e2e" || strings.HasPrefix(d.Name(), ".") && path != "..") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		scan := bufio.NewScanner(f)
+		for scan.Scan() {
+			if m := kubeAPIComment.FindStringSubmatch(scan.Text()); m != nil {
+				want[m[1]] = appendUnique(want[m[1]], m[2])
+			}
+		}
+		return scan.Err()
+	})
+	assert.NilError(t, err)
+	assert.Assert(t, len(want) > 0, "no kubeAPI comments found")
+
+	got := map[string][]string{}
+	for _, rule := range roleRules(t, "rbac.yaml") {
+		for _, resource := range rule.Resources {
+			for _, verb := range rule.Verbs {
+				got[resource] = appendUnique(got[resource], verb)
+			}
+		}
+	}
+	for _, m := range []map[string][]string{want, got} {
+		for k := range m {
+			sort.Strings(m[k])
+		}
+	}
+	assert.DeepEqual(t, got, want)
+}
+
+func roleRules(t *testing.T, path string) []rbacv1.PolicyRule {
+	data, err := os.ReadFile(path)
+	assert.NilError(t, err)
+	for _, doc := range bytes.Split(data, []byte("\n---\n")) {
+		var role rbacv1.Role
+		assert.NilError(t, yaml.Unmarshal(doc, &role))
+		if role.Kind == "Role" {
+			return role.Rules
+		}
+	}
+	t.Fatalf("%s has no Role", path)
+	return nil
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
