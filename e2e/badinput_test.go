@@ -1,0 +1,100 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+// TestIntegrationBadInput: each mistake gives one clear line on stderr
+// naming the file, key or object, exits with SYSTEM_FAILURE_EXIT_CODE, and
+// creates nothing in the cluster.
+func TestIntegrationBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(j *job)
+		args  []string
+		want  []string
+	}{
+		{
+			name:  "missing config file",
+			setup: func(j *job) { j.configPath = filepath.Join(j.root, "nope.toml") },
+			args:  []string{"config"},
+			want:  []string{"nope.toml", "no such file"},
+		},
+		{
+			name:  "unknown key",
+			setup: func(j *job) { appendConfig(j, "namespaces = \"ci\"\n[node_selektor]\nx = \"y\"\n") },
+			args:  []string{"prepare"},
+			want:  []string{"k8sdrv.toml: namespaces: unknown key", "k8sdrv.toml: node_selektor: unknown key"},
+		},
+		{
+			name:  "unparsable quantity",
+			setup: func(j *job) { appendConfig(j, "memory_limit = \"lots\"\n") },
+			args:  []string{"prepare"},
+			want:  []string{"memory_limit", `"lots" is not a Kubernetes quantity`},
+		},
+		{
+			name:  "unreadable job response",
+			setup: func(j *job) {
+				// A directory in its place: unreadable even for root.
+				path := filepath.Join(j.tmp, "response.json")
+				assert.NilError(t, os.Remove(path))
+				assert.NilError(t, os.Mkdir(path, 0o700))
+			},
+			args: []string{"prepare"},
+			want: []string{"JOB_RESPONSE_FILE", "is a directory"},
+		},
+		{
+			name:  "malformed job response",
+			setup: func(j *job) { writeFile(t, filepath.Join(j.tmp, "response.json"), "{not json") },
+			args:  []string{"prepare"},
+			want:  []string{"JOB_RESPONSE_FILE", "not a job response"},
+		},
+		{
+			name: "run without prepare",
+			args: []string{"run", "/dev/null", "build_script"},
+			want: []string{"k8sdrv-state.json", "prepare has not created a pod"},
+		},
+		{
+			name: "unreachable API server",
+			setup: func(j *job) {
+				appendConfig(j, "host = \"https://127.0.0.1:1\"\nbearer_token = \"very-secret-operator-token\"\n")
+			},
+			args: []string{"prepare"},
+			want: []string{"create pod in namespace default", "127.0.0.1:1", "connection refused"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := newJob(t, jobOptions{})
+			if tc.setup != nil {
+				tc.setup(j)
+			}
+			r := j.call(tc.args...)
+			assert.Equal(t, r.code, 2, "stderr: %s", r.stderr)
+			assert.Equal(t, strings.Count(r.stderr, "\n"), 1, "want one line, got %q", r.stderr)
+			assert.Assert(t, strings.HasPrefix(r.stderr, "k8sdrv: "), r.stderr)
+			for _, want := range tc.want {
+				assert.Check(t, is.Contains(r.stderr, want))
+			}
+			assert.Check(t, !strings.Contains(r.stderr+r.stdout, "secret"), "a secret reached the output: %s", r.stderr)
+			assert.DeepEqual(t, j.pods(), []string(nil))
+		})
+	}
+}
+
+func appendConfig(j *job, lines string) {
+	f, err := os.OpenFile(j.configPath, os.O_APPEND|os.O_WRONLY, 0)
+	assert.NilError(j.t, err)
+	defer f.Close()
+	_, err = f.WriteString(lines)
+	assert.NilError(j.t, err)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	assert.NilError(t, os.WriteFile(path, []byte(content), 0o600))
+}
