@@ -39,7 +39,7 @@ func TestIntegrationBadInput(t *testing.T) {
 			want:  []string{"memory_limit", `"lots" is not a Kubernetes quantity`},
 		},
 		{
-			name:  "unreadable job response",
+			name: "unreadable job response",
 			setup: func(j *job) {
 				// A directory in its place: unreadable even for root.
 				path := filepath.Join(j.tmp, "response.json")
