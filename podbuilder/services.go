@@ -44,6 +44,9 @@ func serviceContainers(cfg *config.Config, j *job.Job) ([]corev1.Container, erro
 			Env:          env,
 			VolumeMounts: mounts(cfg, false),
 			Resources:    resources(r.ServiceCPURequest, r.ServiceMemoryRequest, r.ServiceCPULimit, r.ServiceMemoryLimit),
+			// privileged applies to every container, as in GitLab Runner:
+			// docker:dind runs as a service and needs it.
+			SecurityContext: securityContext(cfg),
 		})
 	}
 	return out, nil
@@ -76,13 +79,18 @@ func serviceHostAliases(cfg *config.Config, j *job.Job) ([]corev1.HostAlias, err
 	return []corev1.HostAlias{{IP: "127.0.0.1", Hostnames: names}}, nil
 }
 
-var tagOrDigest = regexp.MustCompile(`(:[^/]*|@.*)$`)
+var (
+	tagOrDigest  = regexp.MustCompile(`(:[^/]*|@.*)$`)
+	registryPort = regexp.MustCompile(`^([^/]*):[0-9]+/`)
+)
 
 // DefaultAlias is the host name of a service without an alias, derived from
-// its image as GitLab Runner does: tag and digest dropped, "/" becomes "-"
-// (registry.example.com/db/postgres:15 -> registry.example.com-db-postgres).
+// its image as GitLab Runner does: tag, digest and registry port dropped,
+// "/" becomes "-" (registry.example.com:5000/db/postgres:15 ->
+// registry.example.com-db-postgres).
 func DefaultAlias(image string) string {
 	name := tagOrDigest.ReplaceAllString(image, "")
+	name = registryPort.ReplaceAllString(name, "$1/")
 	return strings.ToLower(strings.ReplaceAll(name, "/", "-"))
 }
 

@@ -1,0 +1,344 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+// clearEnv unsets every K8SDRV_* variable for the test, so that the
+// environment of whoever runs the tests cannot change what Load returns.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, EnvPrefix+"_") {
+			t.Setenv(name, "") // restores the old value after the test
+			assert.NilError(t, os.Unsetenv(name))
+		}
+	}
+}
+
+// writeConfig writes body to a config file in a fresh directory.
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "k8sdrv.toml")
+	assert.NilError(t, os.WriteFile(path, []byte(body), 0o600))
+	return path
+}
+
+// withDefaults is the configuration of an empty file.
+func withDefaults() Config {
+	return Config{
+		BuildsDir:               DefaultBuildsDir,
+		CacheDir:                DefaultCacheDir,
+		DriverDir:               DefaultDriverDir,
+		Namespace:               DefaultNamespace,
+		Image:                   DefaultImage,
+		HelperImage:             DefaultHelperImage,
+		PollTimeout:             DefaultPollTimeout,
+		PollInterval:            DefaultPollInterval,
+		CleanupResourcesTimeout: Duration{DefaultCleanupResourcesTimeout},
+		ReconnectTimeout:        Duration{DefaultReconnectTimeout},
+	}
+}
+
+// kubernetesKeys sets every key of the [runners.kubernetes] section that
+// k8sdrv supports, plus k8sdrv's own keys; fullKubernetes is what they load as.
+const kubernetesKeys = `
+host = "https://10.0.0.1:6443"
+cert_file = "/etc/k8sdrv/client.crt"
+key_file = "/etc/k8sdrv/client.key"
+ca_file = "/etc/k8sdrv/ca.crt"
+bearer_token = "token-from-file"
+namespace = "ci-jobs"
+image = "ubuntu:24.04"
+helper_image = "registry.example.com/gitlab-runner-helper:v18"
+privileged = true
+cpu_limit = "2"
+cpu_request = "500m"
+memory_limit = "4Gi"
+memory_request = "1Gi"
+helper_cpu_limit = "1"
+helper_cpu_request = "100m"
+helper_memory_limit = "512Mi"
+helper_memory_request = "128Mi"
+service_cpu_limit = "1500m"
+service_cpu_request = "250m"
+service_memory_limit = "2Gi"
+service_memory_request = "256Mi"
+poll_timeout = 600
+poll_interval = 5
+cleanup_resources_timeout = "90s"
+driver_dir = "/opt/k8sdrv"
+reconnect_timeout = "2m"
+`
+
+const runnerKeys = `
+builds_dir = "/srv/builds"
+cache_dir = "/srv/cache"
+`
+
+func servicesTable(header string) string {
+	return `
+[[` + header + `]]
+name = "redis:7"
+alias = "cache"
+entrypoint = ["redis-server"]
+command = ["--port", "6380"]
+
+[[` + header + `]]
+name = "postgres:16"
+`
+}
+
+func fullKubernetes() Config {
+	yes := true
+	return Config{
+		BuildsDir:   DefaultBuildsDir,
+		CacheDir:    DefaultCacheDir,
+		Host:        "https://10.0.0.1:6443",
+		CertFile:    "/etc/k8sdrv/client.crt",
+		KeyFile:     "/etc/k8sdrv/client.key",
+		CAFile:      "/etc/k8sdrv/ca.crt",
+		BearerToken: "token-from-file",
+		Namespace:   "ci-jobs",
+		Image:       "ubuntu:24.04",
+		HelperImage: "registry.example.com/gitlab-runner-helper:v18",
+		Privileged:  &yes,
+		Resources: Resources{
+			CPULimit:             "2",
+			CPURequest:           "500m",
+			MemoryLimit:          "4Gi",
+			MemoryRequest:        "1Gi",
+			HelperCPULimit:       "1",
+			HelperCPURequest:     "100m",
+			HelperMemoryLimit:    "512Mi",
+			HelperMemoryRequest:  "128Mi",
+			ServiceCPULimit:      "1500m",
+			ServiceCPURequest:    "250m",
+			ServiceMemoryLimit:   "2Gi",
+			ServiceMemoryRequest: "256Mi",
+		},
+		PollTimeout:             600,
+		PollInterval:            5,
+		CleanupResourcesTimeout: Duration{90 * time.Second},
+		Services: []Service{
+			{Name: "redis:7", Alias: "cache", Entrypoint: []string{"redis-server"}, Command: []string{"--port", "6380"}},
+			{Name: "postgres:16"},
+		},
+		DriverDir:        "/opt/k8sdrv",
+		ReconnectTimeout: Duration{2 * time.Minute},
+	}
+}
+
+func TestLoadReadsFile(t *testing.T) {
+	withRunnerDirs := func(c Config) Config {
+		c.BuildsDir, c.CacheDir = "/srv/builds", "/srv/cache"
+		return c
+	}
+	minimal := withDefaults()
+	minimal.Namespace = "ci-jobs"
+
+	tests := []struct {
+		name string
+		body string
+		want Config
+	}{
+		{
+			name: "empty file gives defaults",
+			body: "",
+			want: withDefaults(),
+		},
+		{
+			name: "minimal file",
+			body: `namespace = "ci-jobs"`,
+			want: minimal,
+		},
+		{
+			name: "every supported key",
+			body: runnerKeys + kubernetesKeys + servicesTable("services"),
+			want: withRunnerDirs(fullKubernetes()),
+		},
+		{
+			name: "section pasted with its [runners.kubernetes] header",
+			body: "[runners.kubernetes]" + kubernetesKeys + servicesTable("runners.kubernetes.services"),
+			want: fullKubernetes(),
+		},
+		{
+			name: "[[runners]] entry with builds_dir, cache_dir and [runners.kubernetes]",
+			body: `
+[[runners]]
+name = "k8s"
+url = "https://gitlab.example.com"
+token = "glrt-runner-token"
+executor = "custom"` + runnerKeys + `
+[runners.custom]
+config_exec = "k8sdrv"
+
+[runners.kubernetes]` + kubernetesKeys + servicesTable("runners.kubernetes.services"),
+			want: withRunnerDirs(fullKubernetes()),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			cfg, err := Load(writeConfig(t, tc.body))
+			assert.NilError(t, err)
+			assert.DeepEqual(t, *cfg, tc.want)
+		})
+	}
+}
+
+func TestLoadWithoutFileAppliesDefaults(t *testing.T) {
+	clearEnv(t)
+	cfg, err := Load("")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, *cfg, withDefaults())
+}
+
+// TestFullConfigSetsEveryKey keeps the "every supported key" case honest:
+// a key added to Config must be added to kubernetesKeys or runnerKeys too.
+func TestFullConfigSetsEveryKey(t *testing.T) {
+	body := runnerKeys + kubernetesKeys + servicesTable("services")
+	for _, key := range tomlKeys(reflect.TypeFor[Config]()) {
+		if key == "services" {
+			assert.Check(t, is.Contains(body, "[[services]]"))
+			continue
+		}
+		assert.Check(t, is.Contains(body, "\n"+key+" = "), "key %s missing from the full test config", key)
+	}
+}
+
+// tomlKeys lists the toml tags of t's fields, descending into embedded structs.
+func tomlKeys(t reflect.Type) []string {
+	var keys []string
+	for f := range t.Fields() {
+		if f.Anonymous {
+			keys = append(keys, tomlKeys(f.Type)...)
+			continue
+		}
+		keys = append(keys, f.Tag.Get("toml"))
+	}
+	return keys
+}
+
+func TestLoadDurations(t *testing.T) {
+	tests := []struct {
+		value string
+		want  time.Duration
+	}{
+		{value: `"90s"`, want: 90 * time.Second},
+		{value: `"5m"`, want: 5 * time.Minute},
+		{value: `"1h30m"`, want: 90 * time.Minute},
+		{value: `120`, want: 120 * time.Second},
+		{value: `"45"`, want: 45 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			clearEnv(t)
+			cfg, err := Load(writeConfig(t, "cleanup_resources_timeout = "+tc.value+"\nreconnect_timeout = "+tc.value))
+			assert.NilError(t, err)
+			assert.Equal(t, cfg.CleanupResourcesTimeout.Duration, tc.want)
+			assert.Equal(t, cfg.ReconnectTimeout.Duration, tc.want)
+		})
+	}
+}
+
+func TestLoadEnvironmentOverridesFile(t *testing.T) {
+	file := `
+namespace = "from-file"
+poll_timeout = 60
+cleanup_resources_timeout = "1m"
+cpu_limit = "1"
+`
+	tests := []struct {
+		name  string
+		env   map[string]string
+		check func(t *testing.T, cfg *Config)
+	}{
+		{
+			name: "K8SDRV_NAMESPACE",
+			env:  map[string]string{"K8SDRV_NAMESPACE": "from-env"},
+			check: func(t *testing.T, cfg *Config) {
+				assert.Equal(t, cfg.Namespace, "from-env")
+				assert.Equal(t, cfg.PollTimeout, 60)
+			},
+		},
+		{
+			name: "K8SDRV_POLL_TIMEOUT",
+			env:  map[string]string{"K8SDRV_POLL_TIMEOUT": "900"},
+			check: func(t *testing.T, cfg *Config) {
+				assert.Equal(t, cfg.PollTimeout, 900)
+				assert.Equal(t, cfg.Namespace, "from-file")
+			},
+		},
+		{
+			name: "K8SDRV_CLEANUP_RESOURCES_TIMEOUT as a duration",
+			env:  map[string]string{"K8SDRV_CLEANUP_RESOURCES_TIMEOUT": "90s"},
+			check: func(t *testing.T, cfg *Config) {
+				assert.Equal(t, cfg.CleanupResourcesTimeout.Duration, 90*time.Second)
+			},
+		},
+		{
+			name: "K8SDRV_CLEANUP_RESOURCES_TIMEOUT as seconds",
+			env:  map[string]string{"K8SDRV_CLEANUP_RESOURCES_TIMEOUT": "30"},
+			check: func(t *testing.T, cfg *Config) {
+				assert.Equal(t, cfg.CleanupResourcesTimeout.Duration, 30*time.Second)
+			},
+		},
+		{
+			name: "key of the embedded resources",
+			env:  map[string]string{"K8SDRV_CPU_LIMIT": "3", "K8SDRV_SERVICE_MEMORY_REQUEST": "64Mi"},
+			check: func(t *testing.T, cfg *Config) {
+				assert.Equal(t, cfg.CPULimit, "3")
+				assert.Equal(t, cfg.ServiceMemoryRequest, "64Mi")
+			},
+		},
+		{
+			name: "K8SDRV_PRIVILEGED",
+			env:  map[string]string{"K8SDRV_PRIVILEGED": "false"},
+			check: func(t *testing.T, cfg *Config) {
+				assert.Assert(t, cfg.Privileged != nil)
+				assert.Equal(t, *cfg.Privileged, false)
+			},
+		},
+		{
+			name: "K8SDRV_BUILDS_DIR and K8SDRV_DRIVER_DIR",
+			env:  map[string]string{"K8SDRV_BUILDS_DIR": "/b", "K8SDRV_DRIVER_DIR": "/d"},
+			check: func(t *testing.T, cfg *Config) {
+				assert.Equal(t, cfg.BuildsDir, "/b")
+				assert.Equal(t, cfg.DriverDir, "/d")
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := Load(writeConfig(t, file))
+			assert.NilError(t, err)
+			tc.check(t, cfg)
+		})
+	}
+}
+
+func TestLoadEnvironmentWithoutFile(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("K8SDRV_NAMESPACE", "ci")
+	t.Setenv("K8SDRV_POLL_TIMEOUT", "30")
+	want := withDefaults()
+	want.Namespace, want.PollTimeout = "ci", 30
+
+	cfg, err := Load("")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, *cfg, want)
+}

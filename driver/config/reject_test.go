@@ -1,0 +1,242 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		env  map[string]string
+		// want are substrings of the error; "$FILE" stands for the path.
+		want []string
+	}{
+		{
+			name: "invalid quantity",
+			body: `cpu_limit = "two"`,
+			want: []string{`$FILE: cpu_limit: "two" is not a Kubernetes quantity`},
+		},
+		{
+			name: "every invalid quantity",
+			body: "memory_request = \"1GB\"\nhelper_cpu_request = \"1.2.3\"\nservice_memory_limit = \"lots\"",
+			want: []string{"helper_cpu_request: \"1.2.3\"", "memory_request: \"1GB\"", "service_memory_limit: \"lots\""},
+		},
+		{
+			name: "namespace that is not a DNS label",
+			body: `namespace = "CI_Jobs"`,
+			want: []string{`$FILE: namespace: "CI_Jobs" is not a valid namespace`},
+		},
+		{
+			name: "relative builds_dir",
+			body: `builds_dir = "builds"`,
+			want: []string{`$FILE: builds_dir: want an absolute path, got "builds"`},
+		},
+		{
+			name: "relative cache_dir and driver_dir",
+			body: "cache_dir = \"cache\"\ndriver_dir = \"./k8sdrv\"",
+			want: []string{`cache_dir: want an absolute path, got "cache"`, `driver_dir: want an absolute path, got "./k8sdrv"`},
+		},
+		{
+			name: "cert_file without key_file",
+			body: "host = \"https://10.0.0.1:6443\"\ncert_file = \"/etc/k8sdrv/client.crt\"",
+			want: []string{"$FILE: cert_file: cert_file and key_file must be set together"},
+		},
+		{
+			name: "key_file without cert_file",
+			body: "host = \"https://10.0.0.1:6443\"\nkey_file = \"/etc/k8sdrv/client.key\"",
+			want: []string{"cert_file: cert_file and key_file must be set together"},
+		},
+		{
+			name: "bearer_token without host",
+			body: `bearer_token = "abc"`,
+			want: []string{"$FILE: host: required when"},
+		},
+		{
+			name: "ca_file without host",
+			body: `ca_file = "/ca.crt"`,
+			want: []string{"host: required when"},
+		},
+		{
+			name: "host that is not a URL",
+			body: `host = "10.0.0.1:6443"`,
+			want: []string{`host: want a URL such as https://10.0.0.1:6443, got "10.0.0.1:6443"`},
+		},
+		{
+			name: "negative durations",
+			body: "cleanup_resources_timeout = \"-5s\"\nreconnect_timeout = -1",
+			want: []string{"cleanup_resources_timeout: want a positive duration", "reconnect_timeout: want a positive duration"},
+		},
+		{
+			name: "duration that is not one",
+			body: `cleanup_resources_timeout = "soon"`,
+			want: []string{"$FILE", "cleanup_resources_timeout", `want a duration such as "90s"`},
+		},
+		{
+			name: "negative poll settings",
+			body: "poll_timeout = -1\npoll_interval = -2",
+			want: []string{"poll_timeout: want a positive number of seconds, got -1", "poll_interval: want a positive number of seconds, got -2"},
+		},
+		{
+			name: "service without name",
+			body: "[[services]]\nalias = \"db\"",
+			want: []string{"services[0].name: required"},
+		},
+		{
+			name: "wrong type",
+			body: `poll_timeout = "soon"`,
+			want: []string{"$FILE", "poll_timeout", "incompatible types"},
+		},
+		{
+			name: "malformed TOML",
+			body: `namespace = "ci`,
+			want: []string{"$FILE", "namespace"},
+		},
+		{
+			name: "two [[runners]] entries",
+			body: "[[runners]]\nname = \"a\"\n[[runners]]\nname = \"b\"",
+			want: []string{"$FILE: runners: want one [[runners]] entry, found 2"},
+		},
+		{
+			name: "runners that is not a table",
+			body: `runners = "kubernetes"`,
+			want: []string{"$FILE: runners: want a table"},
+		},
+		{
+			name: "invalid value from the environment",
+			env:  map[string]string{"K8SDRV_NAMESPACE": "Not_A_Label"},
+			want: []string{`namespace: "Not_A_Label" is not a valid namespace`},
+		},
+		{
+			name: "unparsable value from the environment",
+			env:  map[string]string{"K8SDRV_POLL_TIMEOUT": "soon"},
+			want: []string{"K8SDRV environment", "K8SDRV_POLL_TIMEOUT"},
+		},
+		{
+			name: "every problem at once",
+			body: "cpu_limit = \"x\"\nnamespace = \"-\"\nbuilds_dir = \"b\"\nbearer_token = \"t\"",
+			want: []string{"$FILE: ", "builds_dir:", "cpu_limit:", "host:", "namespace:"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			path := writeConfig(t, tc.body)
+			_, err := Load(path)
+			assert.Assert(t, err != nil)
+			for _, want := range tc.want {
+				assert.Check(t, is.Contains(err.Error(), strings.ReplaceAll(want, "$FILE", path)))
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	clearEnv(t)
+	path := filepath.Join(t.TempDir(), "absent.toml")
+	_, err := Load(path)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	assert.ErrorContains(t, err, path)
+}
+
+func TestLoadReportsEveryUnknownKeyWithFile(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		keys []string
+	}{
+		{
+			name: "top-level keys",
+			body: "namespace = \"ci\"\nnamespaces = \"typo\"\nimage_name = \"x\"\n[extra]\na = 1\nb = 2\n",
+			keys: []string{"extra", "image_name", "namespaces"},
+		},
+		{
+			name: "key of a service",
+			body: "[[services]]\nname = \"redis\"\nports = [6379]\n",
+			keys: []string{"services.ports"},
+		},
+		{
+			name: "keys of a pasted [runners.kubernetes] section",
+			body: "[[runners]]\nurl = \"https://gitlab.example.com\"\n[runners.kubernetes]\nnamespace = \"ci\"\ncpus = 2\nmemory = \"1Gi\"\n",
+			keys: []string{"cpus", "memory"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			path := writeConfig(t, tc.body)
+			_, err := Load(path)
+			assert.Assert(t, err != nil)
+			lines := strings.Split(err.Error(), "\n")
+			assert.Equal(t, len(lines), len(tc.keys), "one line per unknown key in:\n%s", err)
+			for i, key := range tc.keys {
+				assert.Check(t, is.Equal(lines[i], path+": "+key+": unknown key"))
+			}
+		})
+	}
+}
+
+func TestLoadRejectsNotYetSupportedKeys(t *testing.T) {
+	clearEnv(t)
+	var body strings.Builder
+	for key := range notYetSupported {
+		body.WriteString(key + " = 1\n")
+	}
+	path := writeConfig(t, body.String())
+	_, err := Load(path)
+	assert.Assert(t, err != nil)
+	lines := strings.Split(err.Error(), "\n")
+	assert.Equal(t, len(lines), len(notYetSupported))
+	for _, line := range lines {
+		key := strings.TrimSuffix(strings.TrimPrefix(line, path+": "), ": GitLab Runner setting not supported by this k8sdrv version; remove it")
+		assert.Check(t, notYetSupported[key], "unexpected line %q", line)
+	}
+}
+
+func TestLoadRejectsNotYetSupportedTable(t *testing.T) {
+	clearEnv(t)
+	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[runners.kubernetes.node_selector]\n\"kubernetes.io/arch\" = \"amd64\"\n")
+	_, err := Load(path)
+	assert.Error(t, err, path+": node_selector: GitLab Runner setting not supported by this k8sdrv version; remove it")
+}
+
+func TestLoadErrorsNeverShowBearerToken(t *testing.T) {
+	const token = "s3cr3t-bearer-TOKEN"
+	tests := []struct {
+		name string
+		body string
+		env  map[string]string
+	}{
+		{name: "token without host", body: `bearer_token = "` + token + `"`},
+		{name: "token with unknown key", body: "host = \"https://k8s\"\nbearer_token = \"" + token + "\"\nbogus = 1"},
+		{name: "token with invalid quantity", body: "host = \"https://k8s\"\nbearer_token = \"" + token + "\"\ncpu_limit = \"x\""},
+		{name: "unquoted token", body: "host = \"https://k8s\"\nbearer_token = " + token},
+		{name: "unterminated token", body: "host = \"https://k8s\"\nbearer_token = \"" + token},
+		{name: "token with invalid escape", body: "host = \"https://k8s\"\nbearer_token = \"" + token + `\q"`},
+		{name: "token in a list", body: "host = \"https://k8s\"\nbearer_token = [\"" + token + "\"]"},
+		{name: "token defined twice", body: "bearer_token = \"" + token + "\"\nbearer_token = \"" + token + "\""},
+		{name: "token in [runners.kubernetes] without host", body: "[runners.kubernetes]\nbearer_token = \"" + token + "\""},
+		{name: "token from the environment without host", env: map[string]string{"K8SDRV_BEARER_TOKEN": token}},
+		{name: "bad host next to token", body: "host = \"k8s\"\nbearer_token = \"" + token + "\""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, err := Load(writeConfig(t, tc.body))
+			assert.Assert(t, err != nil)
+			assert.Check(t, !strings.Contains(err.Error(), token), "token in error: %s", err)
+		})
+	}
+}

@@ -1,0 +1,105 @@
+package driver
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+func TestExitCode(t *testing.T) {
+	defaults := RunnerEnv{BuildFailureExitCode: 1, SystemFailureExitCode: 2}
+	custom := RunnerEnv{BuildFailureExitCode: 11, SystemFailureExitCode: 12}
+
+	tests := []struct {
+		name       string
+		err        error
+		env        RunnerEnv
+		wantCode   int
+		wantBuild  int    // code in BUILD_EXIT_CODE_FILE; 0 means no file
+		wantStderr string // exact stderr
+	}{
+		{name: "nil is success", err: nil, env: defaults, wantCode: 0},
+		{name: "nil is success with custom codes", err: nil, env: custom, wantCode: 0},
+		{
+			name: "build failure", err: &BuildFailure{Code: 3}, env: defaults,
+			wantCode: 1, wantBuild: 3,
+		},
+		{
+			name: "wrapped build failure", err: fmt.Errorf("run step_script: %w", &BuildFailure{Code: 42}), env: defaults,
+			wantCode: 1, wantBuild: 42,
+		},
+		{
+			name: "build failure with custom codes", err: &BuildFailure{Code: 137}, env: custom,
+			wantCode: 11, wantBuild: 137,
+		},
+		{
+			name: "system failure", err: errors.New("create pod ci/runner-x: forbidden"), env: defaults,
+			wantCode: 2, wantStderr: "k8sdrv: create pod ci/runner-x: forbidden\n",
+		},
+		{
+			name: "system failure with custom codes", err: errors.New("boom"), env: custom,
+			wantCode: 12, wantStderr: "k8sdrv: boom\n",
+		},
+		{
+			name: "multi-line system failure on one line",
+			err:  fmt.Errorf("config.toml: %w", errors.Join(errors.New("cpu_limit: bad"), errors.New("namespace: bad"), errors.New("host: bad"))),
+			env:  defaults, wantCode: 2,
+			wantStderr: "k8sdrv: config.toml: cpu_limit: bad; namespace: bad; host: bad\n",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env.BuildExitCodeFile = filepath.Join(t.TempDir(), "build-exit-code")
+			var stderr bytes.Buffer
+
+			code := ExitCode(tc.err, tc.env, &stderr)
+
+			assert.Equal(t, code, tc.wantCode)
+			assert.Equal(t, stderr.String(), tc.wantStderr)
+			data, err := os.ReadFile(tc.env.BuildExitCodeFile)
+			if tc.wantBuild == 0 {
+				assert.Assert(t, errors.Is(err, os.ErrNotExist), "BUILD_EXIT_CODE_FILE written: %q", data)
+				return
+			}
+			assert.NilError(t, err)
+			first, _, _ := strings.Cut(string(data), "\n")
+			got, err := strconv.Atoi(first)
+			assert.NilError(t, err, "first line of BUILD_EXIT_CODE_FILE: %q", data)
+			assert.Equal(t, got, tc.wantBuild)
+		})
+	}
+}
+
+func TestExitCodeBuildFailureWithoutExitCodeFile(t *testing.T) {
+	var stderr bytes.Buffer
+	env := RunnerEnv{BuildFailureExitCode: 11, SystemFailureExitCode: 12}
+
+	code := ExitCode(&BuildFailure{Code: 5}, env, &stderr)
+
+	assert.Equal(t, code, 11)
+	assert.Equal(t, stderr.String(), "")
+}
+
+func TestExitCodeUnwritableExitCodeFileIsSystemFailure(t *testing.T) {
+	var stderr bytes.Buffer
+	env := RunnerEnv{
+		BuildFailureExitCode:  11,
+		SystemFailureExitCode: 12,
+		BuildExitCodeFile:     filepath.Join(t.TempDir(), "missing-dir", "build-exit-code"),
+	}
+
+	code := ExitCode(&BuildFailure{Code: 5}, env, &stderr)
+
+	assert.Equal(t, code, 12)
+	assert.Check(t, is.Contains(stderr.String(), "BUILD_EXIT_CODE_FILE"))
+	assert.Check(t, is.Equal(strings.Count(stderr.String(), "\n"), 1))
+	assert.Check(t, strings.HasSuffix(stderr.String(), "\n"))
+}

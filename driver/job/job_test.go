@@ -1,0 +1,228 @@
+package job
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+// environ is what gitlab-runner passes to the driver, CUSTOM_ENV_* mixed
+// with the runner's own variables.
+var environ = []string{
+	"PATH=/usr/bin:/bin",
+	"BUILD_FAILURE_EXIT_CODE=1",
+	"CUSTOM_ENV_CI_JOB_ID=4242",
+	"CUSTOM_ENV_CI_JOB_URL=https://gitlab.example.com/group/app/-/jobs/4242",
+	"CUSTOM_ENV_CI_JOB_NAME=test: [unit]",
+	"CUSTOM_ENV_CI_PROJECT_ID=17",
+	"CUSTOM_ENV_CI_CONCURRENT_ID=3",
+	"CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN=AbC123xy",
+	"CUSTOM_ENV_CI_COMMIT_SHA=0123456789abcdef0123456789abcdef01234567",
+	"CUSTOM_ENV_CI_COMMIT_BEFORE_SHA=0000000000000000000000000000000000000000",
+	"CUSTOM_ENV_CI_COMMIT_REF_NAME=main",
+	"CUSTOM_ENV_DATABASE_URL=postgres://u:p@db/app?sslmode=disable",
+	"CUSTOM_ENV_EMPTY=",
+	"NOT_A_PAIR",
+}
+
+func writeResponse(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "response.json")
+	assert.NilError(t, os.WriteFile(path, []byte(body), 0o600))
+	return path
+}
+
+const responseJSON = `{
+  "id": 4242,
+  "token": "job-token",
+  "image": {"name": "golang:1.26", "entrypoint": ["/bin/sh", "-c"], "pull_policy": ["if-not-present"]},
+  "services": [
+    {"name": "postgres:16", "alias": "db,primary-db", "variables": [
+      {"key": "POSTGRES_PASSWORD", "value": "pg-password"},
+      {"key": "POSTGRES_DB", "value": "app"}
+    ]},
+    {"name": "redis:7", "alias": null, "command": ["redis-server", "--port", "6380"]}
+  ],
+  "variables": [
+    {"key": "CI_JOB_ID", "value": "4242", "public": true},
+    {"key": "API_KEY", "value": "api-secret", "masked": true},
+    {"key": "OTHER_SECRET", "value": "other-secret", "masked": true, "file": true},
+    {"key": "EMPTY_MASKED", "value": "", "masked": true},
+    {"key": "PLAIN", "value": "visible", "masked": false}
+  ]
+}`
+
+func TestLoadFromResponseFile(t *testing.T) {
+	j, err := Load(environ, writeResponse(t, responseJSON))
+	assert.NilError(t, err)
+
+	want := &Job{
+		ID:               "4242",
+		URL:              "https://gitlab.example.com/group/app/-/jobs/4242",
+		Name:             "test: [unit]",
+		ProjectID:        "17",
+		ConcurrentID:     "3",
+		RunnerShortToken: "AbC123xy",
+		CommitSHA:        "0123456789abcdef0123456789abcdef01234567",
+		CommitBeforeSHA:  "0000000000000000000000000000000000000000",
+		CommitRef:        "main",
+		Image: Image{
+			Name:       "golang:1.26",
+			Entrypoint: []string{"/bin/sh", "-c"},
+			PullPolicy: []string{"if-not-present"},
+		},
+		Services: []Service{
+			{
+				Image: Image{Name: "postgres:16", Alias: "db,primary-db"},
+				Variables: []Variable{
+					{Key: "POSTGRES_PASSWORD", Value: "pg-password"},
+					{Key: "POSTGRES_DB", Value: "app"},
+				},
+			},
+			{Image: Image{Name: "redis:7", Command: []string{"redis-server", "--port", "6380"}}},
+		},
+		Variables: map[string]string{
+			"CI_JOB_ID":             "4242",
+			"CI_JOB_URL":            "https://gitlab.example.com/group/app/-/jobs/4242",
+			"CI_JOB_NAME":           "test: [unit]",
+			"CI_PROJECT_ID":         "17",
+			"CI_CONCURRENT_ID":      "3",
+			"CI_RUNNER_SHORT_TOKEN": "AbC123xy",
+			"CI_COMMIT_SHA":         "0123456789abcdef0123456789abcdef01234567",
+			"CI_COMMIT_BEFORE_SHA":  "0000000000000000000000000000000000000000",
+			"CI_COMMIT_REF_NAME":    "main",
+			"DATABASE_URL":          "postgres://u:p@db/app?sslmode=disable",
+			"EMPTY":                 "",
+		},
+		Masked: []string{"api-secret", "other-secret"},
+	}
+	assert.DeepEqual(t, j, want)
+}
+
+func TestLoadResponseWithoutImageOrServices(t *testing.T) {
+	j, err := Load(environ, writeResponse(t, `{"image": null, "variables": []}`))
+	assert.NilError(t, err)
+	assert.DeepEqual(t, j.Image, Image{})
+	assert.Check(t, is.Len(j.Services, 0))
+	assert.Check(t, is.Len(j.Masked, 0))
+	assert.Equal(t, j.ID, "4242")
+}
+
+func TestServiceAliases(t *testing.T) {
+	tests := []struct {
+		alias string
+		want  []string
+	}{
+		{alias: "", want: nil},
+		{alias: "db", want: []string{"db"}},
+		{alias: "db,cache", want: []string{"db", "cache"}},
+		{alias: "db, cache", want: []string{"db", "cache"}},
+		{alias: "db cache", want: []string{"db", "cache"}},
+		{alias: ",db,,cache,", want: []string{"db", "cache"}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%q", tc.alias), func(t *testing.T) {
+			svc := Service{Image: Image{Name: "postgres:16", Alias: tc.alias}}
+			assert.DeepEqual(t, svc.Aliases(), tc.want, cmpopts.EquateEmpty())
+		})
+	}
+}
+
+func TestScrub(t *testing.T) {
+	j, err := Load(environ, writeResponse(t, responseJSON))
+	assert.NilError(t, err)
+
+	tests := []struct {
+		in, want string
+	}{
+		{in: "nothing secret here", want: "nothing secret here"},
+		{in: "key=api-secret", want: "key=[MASKED]"},
+		{in: "api-secret and other-secret and api-secret", want: "[MASKED] and [MASKED] and [MASKED]"},
+		{in: "visible stays", want: "visible stays"},
+		{in: "", want: ""},
+	}
+	for _, tc := range tests {
+		assert.Check(t, is.Equal(j.Scrub(tc.in), tc.want))
+	}
+}
+
+func TestScrubWithoutMaskedVariablesKeepsText(t *testing.T) {
+	j := &Job{}
+	assert.Equal(t, j.Scrub("a b c"), "a b c")
+}
+
+func TestLoadFromEnvironmentWithoutResponseFile(t *testing.T) {
+	env := append([]string{
+		"CUSTOM_ENV_CI_JOB_IMAGE=golang:1.26",
+		`CUSTOM_ENV_CI_JOB_SERVICES=[{"name":"postgres:16","alias":"db","entrypoint":null,"command":null},` +
+			`{"name":"redis:7","alias":null,"entrypoint":["redis-server"],"command":["--port","6380"]}]`,
+	}, environ...)
+
+	j, err := Load(env, "")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, j.Image, Image{Name: "golang:1.26"})
+	assert.DeepEqual(t, j.Services, []Service{
+		{Image: Image{Name: "postgres:16", Alias: "db"}},
+		{Image: Image{Name: "redis:7", Entrypoint: []string{"redis-server"}, Command: []string{"--port", "6380"}}},
+	})
+	assert.Check(t, is.Len(j.Masked, 0))
+	assert.Equal(t, j.ProjectID, "17")
+}
+
+func TestLoadFromEnvironmentWithoutImageOrServices(t *testing.T) {
+	j, err := Load(environ, "")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, j.Image, Image{})
+	assert.Check(t, is.Len(j.Services, 0))
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		environ []string
+		file    func(t *testing.T) string
+		want    []string
+	}{
+		{
+			name: "missing response file",
+			file: func(*testing.T) string { return filepath.Join(dir, "absent.json") },
+			want: []string{"JOB_RESPONSE_FILE", "absent.json"},
+		},
+		{
+			name: "response file that is a directory",
+			file: func(*testing.T) string { return dir },
+			want: []string{"JOB_RESPONSE_FILE"},
+		},
+		{
+			name: "malformed response file",
+			file: func(t *testing.T) string { return writeResponse(t, `{"image": {"name": "alpine"`) },
+			want: []string{"JOB_RESPONSE_FILE", "response.json", "not a job response"},
+		},
+		{
+			name: "response file with wrong types",
+			file: func(t *testing.T) string { return writeResponse(t, `{"services": {"name": "redis"}}`) },
+			want: []string{"JOB_RESPONSE_FILE", "not a job response"},
+		},
+		{
+			name:    "CI_JOB_SERVICES that is not JSON",
+			environ: []string{"CUSTOM_ENV_CI_JOB_SERVICES=redis:7"},
+			file:    func(*testing.T) string { return "" },
+			want:    []string{"CUSTOM_ENV_CI_JOB_SERVICES", "not a JSON list of services"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(tc.environ, tc.file(t))
+			assert.Assert(t, err != nil)
+			for _, want := range tc.want {
+				assert.Check(t, is.Contains(err.Error(), want))
+			}
+		})
+	}
+}
