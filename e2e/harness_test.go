@@ -24,6 +24,7 @@ import (
 	"gotest.tools/v3/assert"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -31,6 +32,7 @@ var (
 	binary     string // the k8sdrv binary under test
 	kubeconfig string
 	kube       kubernetes.Interface
+	restConfig *rest.Config
 	jobSeq     atomic.Int64
 	// kwok is true on the local KWOK cluster, where every "container" is
 	// the host itself (tests may look at the host's processes).
@@ -61,6 +63,10 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: kubeconfig:", err)
 		return 1
 	}
+	// Unthrottled, like k8sdrv: the benchmarks' floor must not wait on
+	// client-go's default rate limiter.
+	rc.QPS, rc.Burst = 1000, 2000
+	restConfig = rc
 	if kube, err = kubernetes.NewForConfig(rc); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -106,7 +112,7 @@ func clusterUp() (string, error) {
 	return path, nil
 }
 
-func skipShort(t *testing.T) {
+func skipShort(t testing.TB) {
 	t.Helper()
 	if testing.Short() || kube == nil {
 		t.Skip("e2e: needs the local cluster (not under -short)")
@@ -115,7 +121,7 @@ func skipShort(t *testing.T) {
 
 // job is one CI job as gitlab-runner would drive it.
 type job struct {
-	t          *testing.T
+	t          testing.TB
 	id         string
 	root       string // per-job directory: builds, cache and driver dirs live here
 	tmp        string // TMPDIR of the job
@@ -133,7 +139,7 @@ type jobOptions struct {
 	pollTimeout int
 }
 
-func newJob(t *testing.T, opts jobOptions) *job {
+func newJob(t testing.TB, opts jobOptions) *job {
 	t.Helper()
 	skipShort(t)
 	root := t.TempDir()
