@@ -112,7 +112,7 @@ func TestIntegrationServices(t *testing.T) {
 	assert.DeepEqual(t, redis.Args, []string{"--port", "6380"})
 	assert.Equal(t, pod.Spec.Containers[2].Env[0].Name, "POSTGRES_PASSWORD")
 	assert.Equal(t, len(pod.Spec.HostAliases), 1)
-	assert.DeepEqual(t, pod.Spec.HostAliases[0].Hostnames, []string{"db", "postgres-main", "registry.example.com-cache-redis", "mysql"})
+	assert.DeepEqual(t, pod.Spec.HostAliases[0].Hostnames, []string{"postgres", "db", "postgres-main", "registry.example.com-cache-redis", "mysql"})
 	assert.Equal(t, pod.Spec.HostAliases[0].IP, "127.0.0.1")
 
 	assert.Equal(t, j.call("cleanup").code, 0)

@@ -58,19 +58,23 @@ func serviceContainers(cfg *config.Config, j *job.Job) ([]corev1.Container, erro
 func serviceHostAliases(cfg *config.Config, j *job.Job) ([]corev1.HostAlias, error) {
 	var names []string
 	seen := map[string]bool{}
-	for i, svc := range services(cfg, j) {
-		aliases := svc.Aliases()
-		if len(aliases) == 0 {
-			aliases = []string{DefaultAlias(svc.Name)}
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
 		}
-		for _, alias := range aliases {
+	}
+	for i, svc := range services(cfg, j) {
+		// Like GitLab Runner, the name derived from the image always
+		// resolves too; when it is no valid host name it is left out.
+		if derived := DefaultAlias(svc.Name); len(validation.IsDNS1123Subdomain(derived)) == 0 {
+			add(derived)
+		}
+		for _, alias := range svc.Aliases() {
 			if msgs := validation.IsDNS1123Subdomain(alias); len(msgs) > 0 {
 				return nil, fmt.Errorf("services[%d] %s: alias %q is not a valid host name: %s", i, svc.Name, alias, msgs[0])
 			}
-			if !seen[alias] {
-				seen[alias] = true
-				names = append(names, alias)
-			}
+			add(alias)
 		}
 	}
 	if len(names) == 0 {

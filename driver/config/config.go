@@ -25,30 +25,33 @@ const (
 )
 
 // Config is the operator's configuration. Field tags name the TOML key and
-// the K8SDRV_ environment variable (upper-cased) that overrides it; fields
-// tagged ignored:"true" are tables or lists and come from the file only.
+// the environment variable that overrides it; fields tagged ignored:"true"
+// are tables or lists and come from the file only. The variable names carry
+// their K8SDRV_ prefix in the tag because envconfig, given a prefix, falls
+// back to the bare name: NAMESPACE or HOST in the runner's environment
+// must never change k8sdrv's settings.
 type Config struct {
 	// Runner-level keys (in GitLab Runner they sit in [[runners]]).
-	BuildsDir string `toml:"builds_dir" envconfig:"builds_dir"`
-	CacheDir  string `toml:"cache_dir" envconfig:"cache_dir"`
+	BuildsDir string `toml:"builds_dir" envconfig:"K8SDRV_BUILDS_DIR"`
+	CacheDir  string `toml:"cache_dir" envconfig:"K8SDRV_CACHE_DIR"`
 
 	// Connection.
-	Host        string `toml:"host" envconfig:"host"`
-	CertFile    string `toml:"cert_file" envconfig:"cert_file"`
-	KeyFile     string `toml:"key_file" envconfig:"key_file"`
-	CAFile      string `toml:"ca_file" envconfig:"ca_file"`
-	BearerToken string `toml:"bearer_token" envconfig:"bearer_token"`
+	Host        string `toml:"host" envconfig:"K8SDRV_HOST"`
+	CertFile    string `toml:"cert_file" envconfig:"K8SDRV_CERT_FILE"`
+	KeyFile     string `toml:"key_file" envconfig:"K8SDRV_KEY_FILE"`
+	CAFile      string `toml:"ca_file" envconfig:"K8SDRV_CA_FILE"`
+	BearerToken string `toml:"bearer_token" envconfig:"K8SDRV_BEARER_TOKEN"`
 
-	Namespace   string `toml:"namespace" envconfig:"namespace"`
-	Image       string `toml:"image" envconfig:"image"`
-	HelperImage string `toml:"helper_image" envconfig:"helper_image"`
-	Privileged  *bool  `toml:"privileged" envconfig:"privileged"`
+	Namespace   string `toml:"namespace" envconfig:"K8SDRV_NAMESPACE"`
+	Image       string `toml:"image" envconfig:"K8SDRV_IMAGE"`
+	HelperImage string `toml:"helper_image" envconfig:"K8SDRV_HELPER_IMAGE"`
+	Privileged  *bool  `toml:"privileged" envconfig:"K8SDRV_PRIVILEGED"`
 
-	Resources
+	Resources `envconfig:"K8SDRV_RESOURCES"`
 
-	PollTimeout             int      `toml:"poll_timeout" envconfig:"poll_timeout"`
-	PollInterval            int      `toml:"poll_interval" envconfig:"poll_interval"`
-	CleanupResourcesTimeout Duration `toml:"cleanup_resources_timeout" envconfig:"cleanup_resources_timeout"`
+	PollTimeout             int      `toml:"poll_timeout" envconfig:"K8SDRV_POLL_TIMEOUT"`
+	PollInterval            int      `toml:"poll_interval" envconfig:"K8SDRV_POLL_INTERVAL"`
+	CleanupResourcesTimeout Duration `toml:"cleanup_resources_timeout" envconfig:"K8SDRV_CLEANUP_RESOURCES_TIMEOUT"`
 
 	Services []Service `toml:"services" ignored:"true"`
 
@@ -56,27 +59,27 @@ type Config struct {
 
 	// DriverDir is where the execution-model volume (stage scripts, logs,
 	// exit codes) is mounted in the build and helper containers.
-	DriverDir string `toml:"driver_dir" envconfig:"driver_dir"`
+	DriverDir string `toml:"driver_dir" envconfig:"K8SDRV_DRIVER_DIR"`
 	// ReconnectTimeout bounds how long run keeps reconnecting to a stage
 	// whose stream broke before giving up with a system failure.
-	ReconnectTimeout Duration `toml:"reconnect_timeout" envconfig:"reconnect_timeout"`
+	ReconnectTimeout Duration `toml:"reconnect_timeout" envconfig:"K8SDRV_RECONNECT_TIMEOUT"`
 }
 
 // Resources holds the requests and limits of the build, helper and service
 // containers, as Kubernetes quantities.
 type Resources struct {
-	CPULimit             string `toml:"cpu_limit" envconfig:"cpu_limit"`
-	CPURequest           string `toml:"cpu_request" envconfig:"cpu_request"`
-	MemoryLimit          string `toml:"memory_limit" envconfig:"memory_limit"`
-	MemoryRequest        string `toml:"memory_request" envconfig:"memory_request"`
-	HelperCPULimit       string `toml:"helper_cpu_limit" envconfig:"helper_cpu_limit"`
-	HelperCPURequest     string `toml:"helper_cpu_request" envconfig:"helper_cpu_request"`
-	HelperMemoryLimit    string `toml:"helper_memory_limit" envconfig:"helper_memory_limit"`
-	HelperMemoryRequest  string `toml:"helper_memory_request" envconfig:"helper_memory_request"`
-	ServiceCPULimit      string `toml:"service_cpu_limit" envconfig:"service_cpu_limit"`
-	ServiceCPURequest    string `toml:"service_cpu_request" envconfig:"service_cpu_request"`
-	ServiceMemoryLimit   string `toml:"service_memory_limit" envconfig:"service_memory_limit"`
-	ServiceMemoryRequest string `toml:"service_memory_request" envconfig:"service_memory_request"`
+	CPULimit             string `toml:"cpu_limit" envconfig:"K8SDRV_CPU_LIMIT"`
+	CPURequest           string `toml:"cpu_request" envconfig:"K8SDRV_CPU_REQUEST"`
+	MemoryLimit          string `toml:"memory_limit" envconfig:"K8SDRV_MEMORY_LIMIT"`
+	MemoryRequest        string `toml:"memory_request" envconfig:"K8SDRV_MEMORY_REQUEST"`
+	HelperCPULimit       string `toml:"helper_cpu_limit" envconfig:"K8SDRV_HELPER_CPU_LIMIT"`
+	HelperCPURequest     string `toml:"helper_cpu_request" envconfig:"K8SDRV_HELPER_CPU_REQUEST"`
+	HelperMemoryLimit    string `toml:"helper_memory_limit" envconfig:"K8SDRV_HELPER_MEMORY_LIMIT"`
+	HelperMemoryRequest  string `toml:"helper_memory_request" envconfig:"K8SDRV_HELPER_MEMORY_REQUEST"`
+	ServiceCPULimit      string `toml:"service_cpu_limit" envconfig:"K8SDRV_SERVICE_CPU_LIMIT"`
+	ServiceCPURequest    string `toml:"service_cpu_request" envconfig:"K8SDRV_SERVICE_CPU_REQUEST"`
+	ServiceMemoryLimit   string `toml:"service_memory_limit" envconfig:"K8SDRV_SERVICE_MEMORY_LIMIT"`
+	ServiceMemoryRequest string `toml:"service_memory_request" envconfig:"K8SDRV_SERVICE_MEMORY_REQUEST"`
 }
 
 // Service is a config-level service container, started for every job.

@@ -34,12 +34,12 @@ func Load(path string) (*Config, error) {
 			return nil, err
 		}
 	}
-	if err := envconfig.Process(EnvPrefix, cfg); err != nil {
+	if err := envconfig.Process("", cfg); err != nil {
 		return nil, fmt.Errorf("%s environment: %w", EnvPrefix, err)
 	}
 	cfg.applyDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
+		return nil, prefixEach(source, err)
 	}
 	return cfg, nil
 }
@@ -104,21 +104,30 @@ func unwrapRunners(raw map[string]any) (map[string]any, error) {
 
 func unknownKeys(path string, keys []toml.Key) error {
 	var errs []error
-	seen := map[string]bool{}
+	reported := map[string]bool{}
 	for _, key := range keys {
-		top := key[0]
-		if seen[top] {
-			continue
+		if underReported(key, reported) {
+			continue // the keys of an unknown table are not news
 		}
-		seen[top] = true
 		name := key.String()
-		if notYetSupported[top] {
-			errs = append(errs, fmt.Errorf("%s: %s: GitLab Runner setting not supported by this k8sdrv version; remove it", path, top))
+		reported[name] = true
+		if len(key) == 1 && notYetSupported[name] {
+			errs = append(errs, fmt.Errorf("%s: %s: GitLab Runner setting not supported by this k8sdrv version; remove it", path, name))
 			continue
 		}
 		errs = append(errs, fmt.Errorf("%s: %s: unknown key", path, name))
 	}
 	return errors.Join(sortErrors(errs)...)
+}
+
+// underReported reports whether a proper prefix of key was reported.
+func underReported(key toml.Key, reported map[string]bool) bool {
+	for i := 1; i < len(key); i++ {
+		if reported[key[:i].String()] {
+			return true
+		}
+	}
+	return false
 }
 
 // notYetSupported lists documented [runners.kubernetes] keys that k8sdrv
@@ -169,4 +178,18 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, errNotDuration
 	}
 	return d, nil
+}
+
+// prefixEach names the source on every line of a joined error, so that
+// each problem reads on its own.
+func prefixEach(source string, err error) error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	var errs []error
+	for _, e := range joined.Unwrap() {
+		errs = append(errs, fmt.Errorf("%s: %w", source, e))
+	}
+	return errors.Join(errs...)
 }

@@ -342,3 +342,15 @@ func TestLoadEnvironmentWithoutFile(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, *cfg, want)
 }
+
+// TestLoadIgnoresUnprefixedEnvironment: only K8SDRV_<KEY> overrides a key;
+// NAMESPACE, HOST or BEARER_TOKEN in the runner's environment never do.
+func TestLoadIgnoresUnprefixedEnvironment(t *testing.T) {
+	clearEnv(t)
+	for _, name := range []string{"NAMESPACE", "HOST", "BEARER_TOKEN", "IMAGE", "PRIVILEGED", "BUILDS_DIR", "CPU_LIMIT", "POLL_TIMEOUT"} {
+		t.Setenv(name, "bogus")
+	}
+	cfg, err := Load("")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, *cfg, withDefaults())
+}

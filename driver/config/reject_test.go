@@ -19,6 +19,16 @@ func TestLoadRejects(t *testing.T) {
 		want []string
 	}{
 		{
+			name: "negative quantity",
+			body: "memory_limit = \"-1Gi\"\ncpu_request = \"-\"",
+			want: []string{`cpu_request: "-" is not a Kubernetes quantity`, `memory_limit: "-1Gi" is not a Kubernetes quantity`},
+		},
+		{
+			name: "every line names the file",
+			body: "namespace = \"Not_Valid\"\nbuilds_dir = \"relative\"",
+			want: []string{"$FILE: builds_dir: ", "\n$FILE: namespace: "},
+		},
+		{
 			name: "invalid quantity",
 			body: `cpu_limit = "two"`,
 			want: []string{`$FILE: cpu_limit: "two" is not a Kubernetes quantity`},
@@ -163,6 +173,11 @@ func TestLoadReportsEveryUnknownKeyWithFile(t *testing.T) {
 			name: "key of a service",
 			body: "[[services]]\nname = \"redis\"\nports = [6379]\n",
 			keys: []string{"services.ports"},
+		},
+		{
+			name: "every key of every service",
+			body: "[[services]]\nname = \"redis\"\nports = [6379]\nimage = \"x\"\n[[services]]\nname = \"db\"\nvariables = []\n",
+			keys: []string{"services.image", "services.ports", "services.variables"},
 		},
 		{
 			name: "keys of a pasted [runners.kubernetes] section",

@@ -41,7 +41,7 @@ func (c *Config) Validate() error {
 		if value == "" {
 			continue
 		}
-		if _, err := resource.ParseQuantity(value); err != nil {
+		if _, err := resource.ParseQuantity(value); err != nil || !startsWithDigit(value) {
 			add(key, "%q is not a Kubernetes quantity (examples: 500m, 2, 1Gi)", value)
 		}
 	}
@@ -81,4 +81,10 @@ func (r Resources) byKey() map[string]string {
 func sortErrors(errs []error) []error {
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 	return errs
+}
+
+// startsWithDigit rejects "+", "-" and signed values, which ParseQuantity
+// accepts but no resource setting means.
+func startsWithDigit(s string) bool {
+	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '.')
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -116,6 +117,8 @@ func (j *Job) fromResponse(path string) error {
 			j.Masked = append(j.Masked, v.Value)
 		}
 	}
+	// Longest first: a secret that contains another is masked whole.
+	sort.SliceStable(j.Masked, func(a, b int) bool { return len(j.Masked[a]) > len(j.Masked[b]) })
 	return nil
 }
 

@@ -99,7 +99,7 @@ func TestLoadFromResponseFile(t *testing.T) {
 			"DATABASE_URL":          "postgres://u:p@db/app?sslmode=disable",
 			"EMPTY":                 "",
 		},
-		Masked: []string{"api-secret", "other-secret"},
+		Masked: []string{"other-secret", "api-secret"}, // longest first
 	}
 	assert.DeepEqual(t, j, want)
 }
@@ -225,4 +225,16 @@ func TestLoadErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestScrubMasksTheLongestSecretFirst: a secret containing another is
+// masked whole, not left with its tail showing.
+func TestScrubMasksTheLongestSecretFirst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "response.json")
+	assert.NilError(t, os.WriteFile(path, []byte(`{"variables": [
+		{"key": "SHORT", "value": "abc", "masked": true},
+		{"key": "LONG", "value": "abcdef", "masked": true}]}`), 0o600))
+	j, err := Load(nil, path)
+	assert.NilError(t, err)
+	assert.Equal(t, j.Scrub("x abcdef y abc"), "x [MASKED] y [MASKED]")
 }
