@@ -11,10 +11,11 @@ import (
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 )
 
 // Executor runs a command in a container of the job pod, connecting its
@@ -33,14 +34,6 @@ type PodExecutor struct {
 	Pod       string
 }
 
-var parameterCodec = func() runtime.ParameterCodec {
-	s := runtime.NewScheme()
-	if err := corev1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return runtime.NewParameterCodec(s)
-}()
-
 // Exec implements Executor.
 func (p *PodExecutor) Exec(ctx context.Context, container string, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// kubeAPI: pods/exec, create
@@ -52,7 +45,7 @@ func (p *PodExecutor) Exec(ctx context.Context, container string, command []stri
 			Stdin:     stdin != nil,
 			Stdout:    stdout != nil,
 			Stderr:    stderr != nil,
-		}, parameterCodec)
+		}, kubeapi.ParameterCodec)
 	websocket, err := remotecommand.NewWebSocketExecutor(p.Config, "GET", req.URL().String())
 	if err != nil {
 		return fmt.Errorf("exec in %s/%s: %w", p.Pod, container, err)

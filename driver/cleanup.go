@@ -65,7 +65,7 @@ func (d *Driver) deleteByLabels(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pods := cluster.Kube.CoreV1().Pods(d.Config.Namespace)
+	pods := cluster.Pods(d.Config.Namespace)
 	// kubeAPI: pods, list
 	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()})
 	if err != nil {
@@ -88,7 +88,7 @@ func deletePod(ctx context.Context, cluster *Cluster, namespace, name string, ui
 	backoff := 100 * time.Millisecond
 	for {
 		// kubeAPI: pods, delete
-		err := cluster.Kube.CoreV1().Pods(namespace).Delete(ctx, name, opts)
+		err := cluster.Pods(namespace).Delete(ctx, name, opts)
 		switch {
 		case err == nil, apierrors.IsNotFound(err):
 			return nil

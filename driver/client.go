@@ -4,18 +4,19 @@ import (
 	"fmt"
 	"os"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/k8sdrv/k8sdrv/attach"
 	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 )
 
-// Cluster is k8sdrv's access to the Kubernetes API: typed calls for
-// objects, and exec into the job pod.
+// Cluster is k8sdrv's access to the Kubernetes API: pods, and exec into
+// the job pod.
 type Cluster struct {
-	Kube kubernetes.Interface
+	// Pods returns the pod API of a namespace.
+	Pods func(namespace string) kubeapi.Pods
 	// Executor returns an attach.Executor for a pod.
 	Executor func(namespace, pod string) attach.Executor
 }
@@ -32,13 +33,12 @@ func Connect(cfg *config.Config, userAgent string) (*Cluster, error) {
 	rc.UserAgent = userAgent
 	// k8sdrv makes a handful of calls per job; never throttle them.
 	rc.QPS, rc.Burst = 100, 200
-	kube, err := kubernetes.NewForConfig(rc)
+	core, err := kubeapi.NewRESTClient(rc)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, err
 	}
-	core := kube.CoreV1().RESTClient()
 	return &Cluster{
-		Kube: kube,
+		Pods: func(namespace string) kubeapi.Pods { return kubeapi.PodClient{Client: core, Namespace: namespace} },
 		Executor: func(namespace, pod string) attach.Executor {
 			return &attach.PodExecutor{Config: rc, Client: core, Namespace: namespace, Pod: pod}
 		},

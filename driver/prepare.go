@@ -55,7 +55,7 @@ func (d *Driver) Prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pods := cluster.Kube.CoreV1().Pods(pod.Namespace)
+	pods := cluster.Pods(pod.Namespace)
 	// kubeAPI: pods, create
 	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {

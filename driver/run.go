@@ -72,7 +72,7 @@ func (d *Driver) Run(ctx context.Context, scriptPath, stage string) error {
 // fails when the pod is gone or replaced, or the container has terminated.
 func checkContainer(ctx context.Context, cluster *Cluster, state *State, container string) error {
 	// kubeAPI: pods, get
-	pod, err := cluster.Kube.CoreV1().Pods(state.Namespace).Get(ctx, state.Pod, metav1.GetOptions{})
+	pod, err := cluster.Pods(state.Namespace).Get(ctx, state.Pod, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("pod %s/%s was deleted while the stage ran", state.Namespace, state.Pod)

@@ -82,7 +82,7 @@ func podStatus(pod *corev1.Pod) string {
 func (d *Driver) waitRunning(ctx context.Context, cluster *Cluster, pod *corev1.Pod, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	pods := cluster.Kube.CoreV1().Pods(pod.Namespace)
+	pods := cluster.Pods(pod.Namespace)
 	w := &podWaiter{last: pod, out: d.Stderr}
 	for {
 		if done, err := w.evaluate(w.last); done {
