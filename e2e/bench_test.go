@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 
 	"gotest.tools/v3/assert"
 
@@ -52,6 +56,21 @@ func BenchmarkPrepareFloor(b *testing.B) {
 		pod := floorPod(b)
 		b.StartTimer()
 		created := createAndWait(b, pod)
+		b.StopTimer()
+		deleteFloorPod(b, created)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkPrepareFloorNewConnection: the same, on a new connection each
+// time, as every k8sdrv process must open one (TCP and TLS handshakes).
+func BenchmarkPrepareFloorNewConnection(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		pod := floorPod(b)
+		b.StartTimer()
+		pods := freshClient(b).CoreV1().Pods(pod.Namespace)
+		created := createAndWaitWith(b, pods, pod)
 		b.StopTimer()
 		deleteFloorPod(b, created)
 		b.StartTimer()
@@ -229,8 +248,21 @@ func floorPod(b *testing.B) *corev1.Pod {
 }
 
 func createAndWait(b *testing.B, pod *corev1.Pod) *corev1.Pod {
+	return createAndWaitWith(b, kube.CoreV1().Pods(pod.Namespace), pod)
+}
+
+// freshClient returns a clientset that opens its own connection: client-go
+// shares transports between equal configs unless Dial is set.
+func freshClient(b *testing.B) kubernetes.Interface {
+	rc := rest.CopyConfig(restConfig)
+	rc.Dial = (&net.Dialer{}).DialContext
+	c, err := kubernetes.NewForConfig(rc)
+	assert.NilError(b, err)
+	return c
+}
+
+func createAndWaitWith(b *testing.B, pods typedcorev1.PodInterface, pod *corev1.Pod) *corev1.Pod {
 	ctx := context.Background()
-	pods := kube.CoreV1().Pods(pod.Namespace)
 	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
 	assert.NilError(b, err)
 	w, err := pods.Watch(ctx, metav1.ListOptions{
