@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,3 +121,29 @@ func TestIntegrationServices(t *testing.T) {
 }
 
 var cmpIgnoreVersion = cmpOptionIgnoreVersion()
+
+// TestIntegrationCleanupWithoutState: when prepare's state file is gone,
+// cleanup still finds the job's pod by its labels.
+func TestIntegrationCleanupWithoutState(t *testing.T) {
+	j := newJob(t, jobOptions{})
+	assert.Equal(t, j.call("prepare").code, 0)
+	assert.Equal(t, len(j.pods()), 1)
+	assert.NilError(t, os.Remove(filepath.Join(j.tmp, "k8sdrv-state.json")))
+	r := j.call("cleanup")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.DeepEqual(t, j.pods(), []string(nil))
+	// A second cleanup finds nothing and succeeds.
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestIntegrationUnschedulable: a pod no node can take ends prepare at
+// poll_timeout with the scheduler's reason, and is deleted.
+func TestIntegrationUnschedulable(t *testing.T) {
+	j := newJob(t, jobOptions{pollTimeout: 3, config: `cpu_request = "4000"`})
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 2, r.stderr)
+	assert.Assert(t, is.Contains(r.stderr, "not running after poll_timeout (3s)"))
+	assert.Assert(t, is.Contains(r.stderr, "Unschedulable"))
+	assert.Assert(t, is.Contains(r.stderr, "Insufficient cpu"))
+	assert.DeepEqual(t, j.pods(), []string(nil))
+}
