@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	corev1 "k8s.io/api/core/v1"
@@ -259,4 +260,25 @@ func TestStageContainer(t *testing.T) {
 	} {
 		assert.Equal(t, StageContainer(stage), want, stage)
 	}
+}
+
+func TestPrepareCancelledWhileWaiting(t *testing.T) {
+	d := newTestDriver(t)
+	d.client.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watch.Interface, error) {
+		return true, watch.NewFake(), nil // a pod that never changes
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	err := d.Prepare(ctx)
+	assert.ErrorContains(t, err, "cancelled while waiting for pod default/runner-tok-project-7-concurrent-0-")
+	assert.DeepEqual(t, d.podNames(t), []string(nil))
+}
+
+func TestPrepareTimesOutWithTheReason(t *testing.T) {
+	d := newTestDriver(t)
+	d.Config.PollTimeout = 1
+	d.setStatusWhenCreated(t, waiting("build", "ContainerCreating"), running("helper"))
+	err := d.Prepare(context.Background())
+	assert.ErrorContains(t, err, "not running after poll_timeout (1s): status is Pending (build ContainerCreating)")
+	assert.DeepEqual(t, d.podNames(t), []string(nil))
 }

@@ -79,9 +79,15 @@ func podStatus(pod *corev1.Pod) string {
 
 // waitRunning watches the pod until it runs, fails, or timeout passes. A
 // closed watch is resumed from the last resource version seen.
-func (d *Driver) waitRunning(ctx context.Context, cluster *Cluster, pod *corev1.Pod, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func (d *Driver) waitRunning(parent context.Context, cluster *Cluster, pod *corev1.Pod, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
+	timeoutError := func(pod *corev1.Pod, timeout time.Duration) error {
+		if parent.Err() != nil {
+			return fmt.Errorf("cancelled while waiting for pod %s/%s: %s", pod.Namespace, pod.Name, podStatus(pod))
+		}
+		return notRunningError(pod, timeout)
+	}
 	pods := cluster.Pods(pod.Namespace)
 	w := &podWaiter{last: pod, out: d.Stderr}
 	for {
@@ -163,7 +169,7 @@ func (w *podWaiter) consume(ctx context.Context, watcher watch.Interface) (bool,
 	}
 }
 
-func timeoutError(pod *corev1.Pod, timeout time.Duration) error {
+func notRunningError(pod *corev1.Pod, timeout time.Duration) error {
 	return fmt.Errorf("pod %s/%s not running after poll_timeout (%s): %s", pod.Namespace, pod.Name, timeout, podStatus(pod))
 }
 

@@ -4,7 +4,6 @@
 package podbuilder
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -107,9 +106,16 @@ func annotations(j *job.Job) map[string]string {
 }
 
 // generateName follows GitLab Runner's pod names
-// (runner-<token>-project-<id>-concurrent-<n>-) so operators recognise them.
+// (runner-<token>-project-<id>-concurrent-<n>-) so operators recognise them;
+// parts the job does not have (a manual prepare) are left out.
 func generateName(j *job.Job) string {
-	name := fmt.Sprintf("runner-%s-project-%s-concurrent-%s", j.RunnerShortToken, j.ProjectID, j.ConcurrentID)
+	parts := []string{"runner", j.RunnerShortToken}
+	for _, p := range [][2]string{{"project", j.ProjectID}, {"concurrent", j.ConcurrentID}} {
+		if p[1] != "" {
+			parts = append(parts, p[0], p[1])
+		}
+	}
+	name := strings.Join(parts, "-")
 	name = strings.Trim(invalidNameChars.ReplaceAllString(strings.ToLower(name), "-"), "-")
 	if len(name) > 57 {
 		name = strings.TrimRight(name[:57], "-")
