@@ -97,8 +97,10 @@ func deletePod(ctx context.Context, cluster *Cluster, namespace, name string, ui
 		case !retriable(err):
 			return fmt.Errorf("delete pod %s/%s: %w%s", namespace, name, err, hint(err))
 		}
-		if !sleepCtx(ctx, backoff) {
+		select {
+		case <-ctx.Done():
 			return fmt.Errorf("delete pod %s/%s: gave up at the cleanup deadline: %w", namespace, name, err)
+		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 3*time.Second)
 	}
@@ -113,15 +115,4 @@ func retriable(err error) bool {
 func isAPIStatus(err error) bool {
 	var status apierrors.APIStatus
 	return errors.As(err, &status)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -29,88 +29,72 @@ func run(args, environ []string) int {
 }
 
 func newApp(env driver.RunnerEnv, environ []string) *cli.App {
-	// load builds the driver for a stage from the operator configuration.
-	load := func(c *cli.Context) (*driver.Driver, error) {
-		cfg, err := config.Load(c.String("config"))
-		if err != nil {
-			return nil, err
+	// withDriver turns a stage into a CLI action: load the operator
+	// configuration, build the driver, run the stage.
+	withDriver := func(stage func(*cli.Context, *driver.Driver) error) cli.ActionFunc {
+		return func(c *cli.Context) error {
+			cfg, err := config.Load(c.String("config"))
+			if err != nil {
+				return err
+			}
+			return stage(c, driver.New(cfg, env, environ, version, os.Stdout, os.Stderr))
 		}
-		return driver.New(cfg, env, environ, version, os.Stdout, os.Stderr), nil
 	}
 	return &cli.App{
 		Name:    "k8sdrv",
 		Usage:   "run GitLab CI jobs in Kubernetes pods (a GitLab Runner Custom executor)",
 		Version: version,
-		Flags: []cli.Flag{
-			&cli.StringFlag{
-				Name:    "config",
-				Aliases: []string{"c"},
-				Usage:   "k8sdrv configuration file (TOML, the keys of [runners.kubernetes])",
-				EnvVars: []string{"K8SDRV_CONFIG"},
-			},
-		},
+		Flags: []cli.Flag{&cli.StringFlag{
+			Name:    "config",
+			Aliases: []string{"c"},
+			Usage:   "k8sdrv configuration file (TOML, the keys of [runners.kubernetes])",
+			EnvVars: []string{"K8SDRV_CONFIG"},
+		}},
 		// Errors are printed and turned into exit codes by run, once.
-		ExitErrHandler:  func(*cli.Context, error) {},
-		HideHelpCommand: false,
+		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			{
-				Name:  "config",
-				Usage: "print the config_exec JSON for gitlab-runner",
-				Action: func(c *cli.Context) error {
-					d, err := load(c)
-					if err != nil {
-						return err
-					}
-					return d.ConfigStage()
-				},
+				Name:   "config",
+				Usage:  "print the config_exec JSON for gitlab-runner",
+				Action: withDriver(func(_ *cli.Context, d *driver.Driver) error { return d.ConfigStage() }),
 			},
 			{
-				Name:  "prepare",
-				Usage: "create the job's pod and wait until it runs",
-				Flags: []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "print the pod as YAML; contact no cluster"}},
-				Action: func(c *cli.Context) error {
-					d, err := load(c)
-					if err != nil {
-						return err
-					}
-					if c.Bool("dry-run") {
-						return d.DryRun()
-					}
-					ctx, stop := signalContext()
-					defer stop()
-					return d.Prepare(ctx)
-				},
+				Name:   "prepare",
+				Usage:  "create the job's pod and wait until it runs",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "print the pod as YAML; contact no cluster"}},
+				Action: withDriver(prepare),
 			},
 			{
 				Name:      "run",
 				Usage:     "run one stage script of the job in its pod",
 				ArgsUsage: "<script> <stage>",
-				Action: func(c *cli.Context) error {
-					if c.NArg() != 2 {
-						return fmt.Errorf("run: want <script> <stage>, got %d arguments", c.NArg())
-					}
-					d, err := load(c)
-					if err != nil {
-						return err
-					}
-					ctx, stop := signalContext()
-					defer stop()
-					return d.Run(ctx, c.Args().Get(0), c.Args().Get(1))
-				},
+				Action:    withDriver(runStage),
 			},
 			{
-				Name:  "cleanup",
-				Usage: "delete everything the job created",
-				Action: func(c *cli.Context) error {
-					d, err := load(c)
-					if err != nil {
-						return err
-					}
-					return d.Cleanup()
-				},
+				Name:   "cleanup",
+				Usage:  "delete everything the job created",
+				Action: withDriver(func(_ *cli.Context, d *driver.Driver) error { return d.Cleanup() }),
 			},
 		},
 	}
+}
+
+func prepare(c *cli.Context, d *driver.Driver) error {
+	if c.Bool("dry-run") {
+		return d.DryRun()
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	return d.Prepare(ctx)
+}
+
+func runStage(c *cli.Context, d *driver.Driver) error {
+	if c.NArg() != 2 {
+		return fmt.Errorf("run: want <script> <stage>, got %d arguments", c.NArg())
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	return d.Run(ctx, c.Args().Get(0), c.Args().Get(1))
 }
 
 // signalContext is cancelled by SIGTERM (gitlab-runner cancelling the job)
