@@ -46,7 +46,7 @@ func (d *Driver) deleteByState(ctx context.Context, s *State) error {
 	if err != nil {
 		return err
 	}
-	return deletePod(ctx, cluster, s.Namespace, s.Pod, types.UID(s.UID))
+	return deletePod(ctx, cluster, s.Namespace, s.Pod, types.UID(s.UID), d.Config.CleanupGracePeriodSeconds)
 }
 
 // deleteByLabels deletes the pods labelled with this job's identity. It
@@ -73,15 +73,16 @@ func (d *Driver) deleteByLabels(ctx context.Context) error {
 	}
 	var errs []error
 	for _, pod := range list.Items {
-		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, pod.UID))
+		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, pod.UID, d.Config.CleanupGracePeriodSeconds))
 	}
 	return errors.Join(errs...)
 }
 
-// deletePod deletes one pod (only the one with uid, when given), retrying
-// transient API errors until ctx ends. NotFound is success.
-func deletePod(ctx context.Context, cluster *Cluster, namespace, name string, uid types.UID) error {
-	opts := metav1.DeleteOptions{}
+// deletePod deletes one pod (only the one with uid, when given) with the
+// given grace period (nil: the pod's own), retrying transient API errors
+// until ctx ends. NotFound is success.
+func deletePod(ctx context.Context, cluster *Cluster, namespace, name string, uid types.UID, grace *int64) error {
+	opts := metav1.DeleteOptions{GracePeriodSeconds: grace}
 	if uid != "" {
 		opts.Preconditions = &metav1.Preconditions{UID: &uid}
 	}

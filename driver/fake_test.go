@@ -282,3 +282,17 @@ func TestPrepareTimesOutWithTheReason(t *testing.T) {
 	assert.ErrorContains(t, err, "not running after poll_timeout (1s): status is Pending (build ContainerCreating)")
 	assert.DeepEqual(t, d.podNames(t), []string(nil))
 }
+
+func TestCleanupUsesTheCleanupGracePeriod(t *testing.T) {
+	d := newTestDriver(t)
+	grace := int64(3)
+	d.Config.CleanupGracePeriodSeconds = &grace
+	assert.NilError(t, saveState(d.Env.TmpDir, &State{Namespace: "default", Pod: "p", UID: "u"}))
+	var got *int64
+	d.client.PrependReactor("delete", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		got = action.(k8stesting.DeleteAction).GetDeleteOptions().GracePeriodSeconds
+		return false, nil, nil
+	})
+	assert.NilError(t, d.Cleanup())
+	assert.Assert(t, got != nil && *got == 3)
+}

@@ -51,6 +51,9 @@ func (d *Driver) Prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range d.Config.Warnings {
+		d.Log.Warn().Msg(w)
+	}
 	cluster, err := d.clusterAccess()
 	if err != nil {
 		return err

@@ -147,3 +147,13 @@ func TestIntegrationUnschedulable(t *testing.T) {
 	assert.Assert(t, is.Contains(r.stderr, "Insufficient cpu"))
 	assert.DeepEqual(t, j.pods(), []string(nil))
 }
+
+// TestIntegrationNodeSelectorMatchesNoNode: the scheduler's reason reaches
+// the job log when node_selector excludes every node.
+func TestIntegrationNodeSelectorMatchesNoNode(t *testing.T) {
+	j := newJob(t, jobOptions{pollTimeout: 3, config: "[node_selector]\n\"example.com/pool\" = \"gpu\"\n"})
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 2, r.stderr)
+	assert.Assert(t, is.Contains(r.stderr, "Unschedulable: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector"))
+	assert.DeepEqual(t, j.pods(), []string(nil))
+}

@@ -54,7 +54,7 @@ func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
 		buildContainer(cfg, j),
 		helperContainer(cfg),
 	}, services...)
-	return &corev1.Pod{
+	pod := &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: generateName(j),
@@ -68,7 +68,9 @@ func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
 			Volumes:       volumes(),
 			HostAliases:   aliases,
 		},
-	}, nil
+	}
+	applyPodSettings(pod, cfg, j)
+	return pod, nil
 }
 
 // Labels returns the labels identifying job j's objects.

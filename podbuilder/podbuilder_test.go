@@ -45,6 +45,9 @@ func TestBuild(t *testing.T) {
 		{name: "privileged"},
 		{name: "services"},
 		{name: "dirs"},
+		{name: "scheduling"},
+		{name: "affinity"},
+		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{
 			name: "names",
 			environ: map[string]string{
@@ -223,9 +226,11 @@ func defaultConfig(t *testing.T) *config.Config {
 func environ(overrides map[string]string) []string {
 	var env []string
 	for key, value := range jobEnviron {
-		if v, ok := overrides[key]; ok {
-			value = v
+		if _, ok := overrides[key]; !ok {
+			env = append(env, job.EnvPrefix+key+"="+value)
 		}
+	}
+	for key, value := range overrides {
 		env = append(env, job.EnvPrefix+key+"="+value)
 	}
 	return env

@@ -48,6 +48,7 @@ type Config struct {
 	Privileged  *bool  `toml:"privileged" envconfig:"K8SDRV_PRIVILEGED"`
 
 	Resources `envconfig:"K8SDRV_RESOURCES"`
+	Pod       `envconfig:"K8SDRV_POD"`
 
 	PollTimeout             int      `toml:"poll_timeout" envconfig:"K8SDRV_POLL_TIMEOUT"`
 	PollInterval            int      `toml:"poll_interval" envconfig:"K8SDRV_POLL_INTERVAL"`
@@ -63,6 +64,10 @@ type Config struct {
 	// ReconnectTimeout bounds how long run keeps reconnecting to a stage
 	// whose stream broke before giving up with a system failure.
 	ReconnectTimeout Duration `toml:"reconnect_timeout" envconfig:"K8SDRV_RECONNECT_TIMEOUT"`
+
+	// Warnings are problems that do not stop k8sdrv, such as deprecated
+	// keys; prepare prints them to the job log.
+	Warnings []string `toml:"-" ignored:"true"`
 }
 
 // Resources holds the requests and limits of the build, helper and service
@@ -136,6 +141,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.ReconnectTimeout.Duration == 0 {
 		c.ReconnectTimeout.Duration = DefaultReconnectTimeout
+	}
+	if c.TerminationGracePeriodSeconds != nil {
+		c.Warnings = append(c.Warnings, "terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)")
+		if c.PodTerminationGracePeriodSeconds == nil {
+			c.PodTerminationGracePeriodSeconds = c.TerminationGracePeriodSeconds
+		}
 	}
 }
 

@@ -78,6 +78,20 @@ poll_interval = 5
 cleanup_resources_timeout = "90s"
 driver_dir = "/opt/k8sdrv"
 reconnect_timeout = "2m"
+node_selector = { "kubernetes.io/arch" = "amd64" }
+node_tolerations = { "node-role=ci" = "NoSchedule", "onlyKey" = "", "empty.value=" = "PreferNoSchedule" }
+affinity = { node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "zone", operator = "In", values = ["a", "b"] }] }] } } }
+priority_class_name = "ci-low"
+scheduler_name = "ci-scheduler"
+runtime_class_name = "gvisor"
+dns_policy = "none"
+dns_config = { nameservers = ["10.0.0.10"], searches = ["ci.svc"], options = [{ name = "ndots", value = "2" }, { name = "edns0" }] }
+host_aliases = [{ ip = "10.0.0.5", hostnames = ["registry.local"] }]
+pod_labels = { team = "ci" }
+pod_annotations = { "example.com/owner" = "ci" }
+pod_termination_grace_period_seconds = 15
+cleanup_grace_period_seconds = 3
+terminationGracePeriodSeconds = 20
 `
 
 const runnerKeys = `
@@ -99,7 +113,8 @@ name = "postgres:16"
 }
 
 func fullKubernetes() Config {
-	yes := true
+	yes, two := true, "2"
+	fifteen, three, twenty := int64(15), int64(3), int64(20)
 	return Config{
 		BuildsDir:   DefaultBuildsDir,
 		CacheDir:    DefaultCacheDir,
@@ -135,6 +150,29 @@ func fullKubernetes() Config {
 		},
 		DriverDir:        "/opt/k8sdrv",
 		ReconnectTimeout: Duration{2 * time.Minute},
+		Pod: Pod{
+			NodeSelector:    map[string]string{"kubernetes.io/arch": "amd64"},
+			NodeTolerations: map[string]string{"node-role=ci": "NoSchedule", "onlyKey": "", "empty.value=": "PreferNoSchedule"},
+			Affinity: &Affinity{NodeAffinity: &NodeAffinity{Required: &NodeSelector{Terms: []NodeSelectorTerm{{
+				MatchExpressions: []Requirement{{Key: "zone", Operator: "In", Values: []string{"a", "b"}}},
+			}}}}},
+			PriorityClassName: "ci-low",
+			SchedulerName:     "ci-scheduler",
+			RuntimeClassName:  "gvisor",
+			DNSPolicy:         "none",
+			DNSConfig: &DNSConfig{
+				Nameservers: []string{"10.0.0.10"},
+				Searches:    []string{"ci.svc"},
+				Options:     []DNSOption{{Name: "ndots", Value: &two}, {Name: "edns0"}},
+			},
+			HostAliases:                      []HostAlias{{IP: "10.0.0.5", Hostnames: []string{"registry.local"}}},
+			PodLabels:                        map[string]string{"team": "ci"},
+			PodAnnotations:                   map[string]string{"example.com/owner": "ci"},
+			PodTerminationGracePeriodSeconds: &fifteen,
+			CleanupGracePeriodSeconds:        &three,
+			TerminationGracePeriodSeconds:    &twenty,
+		},
+		Warnings: []string{"terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)"},
 	}
 }
 
@@ -224,7 +262,9 @@ func tomlKeys(t reflect.Type) []string {
 			keys = append(keys, tomlKeys(f.Type)...)
 			continue
 		}
-		keys = append(keys, f.Tag.Get("toml"))
+		if key := f.Tag.Get("toml"); key != "-" {
+			keys = append(keys, key)
+		}
 	}
 	return keys
 }

@@ -19,6 +19,65 @@ func TestLoadRejects(t *testing.T) {
 		want []string
 	}{
 		{
+			name: "bad toleration effect",
+			body: "[node_tolerations]\n\"gpu=true\" = \"NoScheduler\"",
+			want: []string{`$FILE: node_tolerations."gpu=true": effect "NoScheduler" is not one of NoSchedule, PreferNoSchedule, NoExecute or ""`},
+		},
+		{
+			name: "unknown dns_policy",
+			body: `dns_policy = "clusterfirst"`,
+			want: []string{`$FILE: dns_policy: "clusterfirst" is not one of none, default, cluster-first, cluster-first-with-host-net`},
+		},
+		{
+			name: "dns_policy none without nameservers",
+			body: `dns_policy = "none"`,
+			want: []string{"$FILE: dns_config.nameservers: required when dns_policy is none"},
+		},
+		{
+			name: "bad affinity",
+			body: `[affinity.node_affinity]
+[[affinity.node_affinity.preferred_during_scheduling_ignored_during_execution]]
+weight = 0
+[[affinity.node_affinity.preferred_during_scheduling_ignored_during_execution.preference.match_expressions]]
+key = "zone"
+operator = "in"
+[[affinity.pod_anti_affinity.required_during_scheduling_ignored_during_execution]]
+namespaces = ["a"]`,
+			want: []string{
+				"affinity.node_affinity.preferred_during_scheduling_ignored_during_execution[0].weight: want 1 to 100, got 0",
+				`affinity.node_affinity.preferred_during_scheduling_ignored_during_execution[0].preference.match_expressions[0].operator: "in" is not one of`,
+				"affinity.pod_anti_affinity.required_during_scheduling_ignored_during_execution[0].topology_key: required",
+			},
+		},
+		{
+			// The values of GitLab's own affinity example, which the API
+			// server rejects: caught before anything is created.
+			name: "affinity values Kubernetes rejects",
+			body: `[[affinity.node_affinity.preferred_during_scheduling_ignored_during_execution]]
+weight = 50
+[[affinity.node_affinity.preferred_during_scheduling_ignored_during_execution.preference.match_fields]]
+key = "cpu_type"
+operator = "In"
+values = ["arm64"]
+[[affinity.pod_affinity.required_during_scheduling_ignored_during_execution]]
+topology_key = "failure-domain.beta.kubernetes.io/zone"
+namespaces = ["namespace_1"]`,
+			want: []string{
+				`preference.match_fields[0].key: "cpu_type" is not a node field; the only one is metadata.name`,
+				`affinity.pod_affinity.required_during_scheduling_ignored_during_execution[0].namespaces[0]: "namespace_1" is not a valid namespace`,
+			},
+		},
+		{
+			name: "negative grace period",
+			body: "pod_termination_grace_period_seconds = -1",
+			want: []string{"pod_termination_grace_period_seconds: want zero or more seconds, got -1"},
+		},
+		{
+			name: "host alias without hostnames",
+			body: "[[host_aliases]]\nip = \"10.0.0.1\"",
+			want: []string{"host_aliases[0]: needs ip and hostnames"},
+		},
+		{
 			name: "negative quantity",
 			body: "memory_limit = \"-1Gi\"\ncpu_request = \"-\"",
 			want: []string{`cpu_request: "-" is not a Kubernetes quantity`, `memory_limit: "-1Gi" is not a Kubernetes quantity`},
@@ -219,9 +278,9 @@ func TestLoadRejectsNotYetSupportedKeys(t *testing.T) {
 
 func TestLoadRejectsNotYetSupportedTable(t *testing.T) {
 	clearEnv(t)
-	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[runners.kubernetes.node_selector]\n\"kubernetes.io/arch\" = \"amd64\"\n")
+	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[runners.kubernetes.pod_security_context]\nrun_as_user = 1000\n")
 	_, err := Load(path)
-	assert.Error(t, err, path+": node_selector: GitLab Runner setting not supported by this k8sdrv version; remove it")
+	assert.Error(t, err, path+": pod_security_context: GitLab Runner setting not supported by this k8sdrv version; remove it")
 }
 
 func TestLoadErrorsNeverShowBearerToken(t *testing.T) {

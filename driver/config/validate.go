@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 	if c.ReconnectTimeout.Duration < 0 {
 		add("reconnect_timeout", "want a positive duration")
 	}
+	c.Pod.validate(add)
 	for i, svc := range c.Services {
 		if svc.Name == "" {
 			add(fmt.Sprintf("services[%d].name", i), "required")

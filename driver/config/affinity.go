@@ -1,0 +1,100 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+var (
+	nodeOperators  = setOf("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+	labelOperators = setOf("In", "NotIn", "Exists", "DoesNotExist")
+)
+
+func (a *Affinity) validate(add func(key, format string, args ...any)) {
+	const node = "affinity.node_affinity"
+	if na := a.NodeAffinity; na != nil {
+		if na.Required != nil {
+			for i, term := range na.Required.Terms {
+				validateNodeTerm(fmt.Sprintf("%s.required_during_scheduling_ignored_during_execution.node_selector_terms[%d]", node, i), term, add)
+			}
+		}
+		for i, p := range na.Preferred {
+			key := fmt.Sprintf("%s.preferred_during_scheduling_ignored_during_execution[%d]", node, i)
+			validateWeight(key, p.Weight, add)
+			validateNodeTerm(key+".preference", p.Preference, add)
+		}
+	}
+	for name, pa := range map[string]*PodAffinity{"affinity.pod_affinity": a.PodAffinity, "affinity.pod_anti_affinity": a.PodAntiAffinity} {
+		if pa == nil {
+			continue
+		}
+		for i, term := range pa.Required {
+			validatePodTerm(fmt.Sprintf("%s.required_during_scheduling_ignored_during_execution[%d]", name, i), term, add)
+		}
+		for i, w := range pa.Preferred {
+			key := fmt.Sprintf("%s.preferred_during_scheduling_ignored_during_execution[%d]", name, i)
+			validateWeight(key, w.Weight, add)
+			validatePodTerm(key+".pod_affinity_term", w.Term, add)
+		}
+	}
+}
+
+func validateWeight(key string, w int32, add func(key, format string, args ...any)) {
+	if w < 1 || w > 100 {
+		add(key+".weight", "want 1 to 100, got %d", w)
+	}
+}
+
+func validateNodeTerm(key string, term NodeSelectorTerm, add func(key, format string, args ...any)) {
+	for i, r := range term.MatchExpressions {
+		validateRequirement(fmt.Sprintf("%s.match_expressions[%d]", key, i), r, nodeOperators, add)
+	}
+	for i, r := range term.MatchFields {
+		fieldKey := fmt.Sprintf("%s.match_fields[%d]", key, i)
+		validateRequirement(fieldKey, r, nodeOperators, add)
+		// Kubernetes supports one node field here (GitLab's example uses
+		// a label name, which the API server rejects).
+		if r.Key != "" && r.Key != "metadata.name" {
+			add(fieldKey+".key", "%q is not a node field; the only one is metadata.name (use match_expressions for labels)", r.Key)
+		}
+	}
+}
+
+func validatePodTerm(key string, term PodAffinityTerm, add func(key, format string, args ...any)) {
+	if term.TopologyKey == "" {
+		add(key+".topology_key", "required")
+	}
+	for i, ns := range term.Namespaces {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			add(fmt.Sprintf("%s.namespaces[%d]", key, i), "%q is not a valid namespace: %s", ns, msgs[0])
+		}
+	}
+	for name, sel := range map[string]*LabelSelector{"label_selector": term.LabelSelector, "namespace_selector": term.NamespaceSelector} {
+		if sel == nil {
+			continue
+		}
+		for i, r := range sel.MatchExpressions {
+			validateRequirement(fmt.Sprintf("%s.%s.match_expressions[%d]", key, name, i), r, labelOperators, add)
+		}
+	}
+}
+
+func validateRequirement(key string, r Requirement, operators map[string]bool, add func(key, format string, args ...any)) {
+	if r.Key == "" {
+		add(key+".key", "required")
+	}
+	if !operators[r.Operator] {
+		add(key+".operator", "%q is not one of %v", r.Operator, sortedKeys(operators))
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

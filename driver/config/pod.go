@@ -1,0 +1,173 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Pod holds the pod-level settings: scheduling, DNS, metadata and
+// termination. They sit at the top level of the file, as in GitLab Runner.
+type Pod struct {
+	NodeSelector    map[string]string `toml:"node_selector" ignored:"true"`
+	NodeTolerations map[string]string `toml:"node_tolerations" ignored:"true"`
+	Affinity        *Affinity         `toml:"affinity" ignored:"true"`
+
+	PriorityClassName string `toml:"priority_class_name" envconfig:"K8SDRV_PRIORITY_CLASS_NAME"`
+	SchedulerName     string `toml:"scheduler_name" envconfig:"K8SDRV_SCHEDULER_NAME"`
+	RuntimeClassName  string `toml:"runtime_class_name" envconfig:"K8SDRV_RUNTIME_CLASS_NAME"`
+
+	DNSPolicy   string      `toml:"dns_policy" envconfig:"K8SDRV_DNS_POLICY"`
+	DNSConfig   *DNSConfig  `toml:"dns_config" ignored:"true"`
+	HostAliases []HostAlias `toml:"host_aliases" ignored:"true"`
+
+	PodLabels      map[string]string `toml:"pod_labels" ignored:"true"`
+	PodAnnotations map[string]string `toml:"pod_annotations" ignored:"true"`
+
+	PodTerminationGracePeriodSeconds *int64 `toml:"pod_termination_grace_period_seconds" envconfig:"K8SDRV_POD_TERMINATION_GRACE_PERIOD_SECONDS"`
+	CleanupGracePeriodSeconds        *int64 `toml:"cleanup_grace_period_seconds" envconfig:"K8SDRV_CLEANUP_GRACE_PERIOD_SECONDS"`
+	// TerminationGracePeriodSeconds is GitLab Runner's deprecated spelling
+	// of pod_termination_grace_period_seconds: accepted, with a warning.
+	TerminationGracePeriodSeconds *int64 `toml:"terminationGracePeriodSeconds" envconfig:"K8SDRV_TERMINATIONGRACEPERIODSECONDS"`
+}
+
+// HostAlias is one [[host_aliases]] entry.
+type HostAlias struct {
+	IP        string   `toml:"ip"`
+	Hostnames []string `toml:"hostnames"`
+}
+
+// DNSConfig is the [dns_config] table.
+type DNSConfig struct {
+	Nameservers []string    `toml:"nameservers"`
+	Searches    []string    `toml:"searches"`
+	Options     []DNSOption `toml:"options"`
+}
+
+// DNSOption is one [[dns_config.options]] entry; its value is optional.
+type DNSOption struct {
+	Name  string  `toml:"name"`
+	Value *string `toml:"value"`
+}
+
+// Affinity is the [affinity] table, with the sub-tables GitLab documents.
+type Affinity struct {
+	NodeAffinity    *NodeAffinity `toml:"node_affinity"`
+	PodAffinity     *PodAffinity  `toml:"pod_affinity"`
+	PodAntiAffinity *PodAffinity  `toml:"pod_anti_affinity"`
+}
+
+// NodeAffinity is [affinity.node_affinity].
+type NodeAffinity struct {
+	Required  *NodeSelector       `toml:"required_during_scheduling_ignored_during_execution"`
+	Preferred []PreferredNodeTerm `toml:"preferred_during_scheduling_ignored_during_execution"`
+}
+
+// NodeSelector holds node selector terms, any of which may match.
+type NodeSelector struct {
+	Terms []NodeSelectorTerm `toml:"node_selector_terms"`
+}
+
+// NodeSelectorTerm matches node labels and fields; all must match.
+type NodeSelectorTerm struct {
+	MatchExpressions []Requirement `toml:"match_expressions"`
+	MatchFields      []Requirement `toml:"match_fields"`
+}
+
+// PreferredNodeTerm is a weighted node preference.
+type PreferredNodeTerm struct {
+	Weight     int32            `toml:"weight"`
+	Preference NodeSelectorTerm `toml:"preference"`
+}
+
+// Requirement is one match expression: key, operator and values.
+type Requirement struct {
+	Key      string   `toml:"key"`
+	Operator string   `toml:"operator"`
+	Values   []string `toml:"values"`
+}
+
+// PodAffinity is [affinity.pod_affinity] or [affinity.pod_anti_affinity].
+type PodAffinity struct {
+	Required  []PodAffinityTerm     `toml:"required_during_scheduling_ignored_during_execution"`
+	Preferred []WeightedPodAffinity `toml:"preferred_during_scheduling_ignored_during_execution"`
+}
+
+// PodAffinityTerm selects pods by labels, in namespaces, per topology.
+type PodAffinityTerm struct {
+	LabelSelector     *LabelSelector `toml:"label_selector"`
+	Namespaces        []string       `toml:"namespaces"`
+	TopologyKey       string         `toml:"topology_key"`
+	NamespaceSelector *LabelSelector `toml:"namespace_selector"`
+}
+
+// WeightedPodAffinity is a weighted pod affinity term.
+type WeightedPodAffinity struct {
+	Weight int32           `toml:"weight"`
+	Term   PodAffinityTerm `toml:"pod_affinity_term"`
+}
+
+// LabelSelector is a Kubernetes label selector.
+type LabelSelector struct {
+	MatchLabels      map[string]string `toml:"match_labels"`
+	MatchExpressions []Requirement     `toml:"match_expressions"`
+}
+
+// Toleration is one parsed node_tolerations entry.
+type Toleration struct {
+	Key, Value, Effect string
+	// Exists is true for a bare key ("onlyKey" = ""): any value matches.
+	Exists bool
+}
+
+// Tolerations parses node_tolerations, whose keys are "key=value" (or a
+// bare "key") and whose values are the taint effect ("" for all effects),
+// sorted by key so that pods are built the same way every time.
+func (p *Pod) Tolerations() []Toleration {
+	var out []Toleration
+	for _, k := range sortedKeys(p.NodeTolerations) {
+		key, value, hasValue := strings.Cut(k, "=")
+		out = append(out, Toleration{Key: key, Value: value, Effect: p.NodeTolerations[k], Exists: !hasValue})
+	}
+	return out
+}
+
+// DNSPolicies maps dns_policy values to Kubernetes DNS policies.
+var DNSPolicies = map[string]string{
+	"none":                        "None",
+	"default":                     "Default",
+	"cluster-first":               "ClusterFirst",
+	"cluster-first-with-host-net": "ClusterFirstWithHostNet",
+}
+
+func (p *Pod) validate(add func(key, format string, args ...any)) {
+	for _, k := range sortedKeys(p.NodeTolerations) {
+		switch p.NodeTolerations[k] {
+		case "", "NoSchedule", "PreferNoSchedule", "NoExecute":
+		default:
+			add(fmt.Sprintf("node_tolerations.%q", k), "effect %q is not one of NoSchedule, PreferNoSchedule, NoExecute or \"\"", p.NodeTolerations[k])
+		}
+	}
+	if _, ok := DNSPolicies[p.DNSPolicy]; p.DNSPolicy != "" && !ok {
+		add("dns_policy", "%q is not one of none, default, cluster-first, cluster-first-with-host-net", p.DNSPolicy)
+	}
+	if p.DNSPolicy == "none" && (p.DNSConfig == nil || len(p.DNSConfig.Nameservers) == 0) {
+		add("dns_config.nameservers", "required when dns_policy is none")
+	}
+	for i, h := range p.HostAliases {
+		if h.IP == "" || len(h.Hostnames) == 0 {
+			add(fmt.Sprintf("host_aliases[%d]", i), "needs ip and hostnames")
+		}
+	}
+	for key, v := range map[string]*int64{
+		"pod_termination_grace_period_seconds": p.PodTerminationGracePeriodSeconds,
+		"cleanup_grace_period_seconds":         p.CleanupGracePeriodSeconds,
+		"terminationGracePeriodSeconds":        p.TerminationGracePeriodSeconds,
+	} {
+		if v != nil && *v < 0 {
+			add(key, "want zero or more seconds, got %d", *v)
+		}
+	}
+	if p.Affinity != nil {
+		p.Affinity.validate(add)
+	}
+}
