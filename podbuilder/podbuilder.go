@@ -70,6 +70,7 @@ func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
 		},
 	}
 	applyPodSettings(pod, cfg, j)
+	pod.Spec.SecurityContext = podSecurityContext(cfg.PodSecurityContext)
 	return pod, nil
 }
 
@@ -152,7 +153,7 @@ func buildContainer(cfg *config.Config, j *job.Job) corev1.Container {
 		Command:         keepalive(),
 		VolumeMounts:    mounts(cfg, true),
 		Resources:       resources(r.CPURequest, r.MemoryRequest, r.CPULimit, r.MemoryLimit),
-		SecurityContext: securityContext(cfg),
+		SecurityContext: securityContext(cfg, cfg.BuildContainerSecurityContext),
 	}
 }
 
@@ -164,7 +165,7 @@ func helperContainer(cfg *config.Config) corev1.Container {
 		Command:         keepalive(),
 		VolumeMounts:    mounts(cfg, true),
 		Resources:       resources(r.HelperCPURequest, r.HelperMemoryRequest, r.HelperCPULimit, r.HelperMemoryLimit),
-		SecurityContext: securityContext(cfg),
+		SecurityContext: securityContext(cfg, cfg.HelperContainerSecurityContext),
 	}
 }
 
@@ -172,12 +173,6 @@ func helperContainer(cfg *config.Config) corev1.Container {
 // arrive by exec, so the container only has to stay up.
 func keepalive() []string { return []string{"sh", "-c", scripts.Keepalive} }
 
-func securityContext(cfg *config.Config) *corev1.SecurityContext {
-	if cfg.Privileged == nil {
-		return nil
-	}
-	return &corev1.SecurityContext{Privileged: cfg.Privileged}
-}
 
 func mounts(cfg *config.Config, withDriver bool) []corev1.VolumeMount {
 	m := []corev1.VolumeMount{

@@ -46,6 +46,7 @@ func TestBuild(t *testing.T) {
 		{name: "services"},
 		{name: "dirs"},
 		{name: "scheduling"},
+		{name: "security"},
 		{name: "affinity"},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{

@@ -46,7 +46,7 @@ func serviceContainers(cfg *config.Config, j *job.Job) ([]corev1.Container, erro
 			Resources:    resources(r.ServiceCPURequest, r.ServiceMemoryRequest, r.ServiceCPULimit, r.ServiceMemoryLimit),
 			// privileged applies to every container, as in GitLab Runner:
 			// docker:dind runs as a service and needs it.
-			SecurityContext: securityContext(cfg),
+			SecurityContext: securityContext(cfg, cfg.ServiceContainerSecurityContext),
 		})
 	}
 	return out, nil

@@ -49,6 +49,7 @@ type Config struct {
 
 	Resources `envconfig:"K8SDRV_RESOURCES"`
 	Pod       `envconfig:"K8SDRV_POD"`
+	Security  `envconfig:"K8SDRV_SECURITY"`
 
 	PollTimeout             int      `toml:"poll_timeout" envconfig:"K8SDRV_POLL_TIMEOUT"`
 	PollInterval            int      `toml:"poll_interval" envconfig:"K8SDRV_POLL_INTERVAL"`
@@ -141,6 +142,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.ReconnectTimeout.Duration == 0 {
 		c.ReconnectTimeout.Duration = DefaultReconnectTimeout
+	}
+	if c.InitPermissionsContainerSecurityContext != nil {
+		c.Warnings = append(c.Warnings, "init_permissions_container_security_context has no effect: k8sdrv runs no init-permissions container (its builds and cache volumes are world-writable emptyDirs)")
 	}
 	if c.TerminationGracePeriodSeconds != nil {
 		c.Warnings = append(c.Warnings, "terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)")

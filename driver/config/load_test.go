@@ -92,6 +92,14 @@ pod_annotations = { "example.com/owner" = "ci" }
 pod_termination_grace_period_seconds = 15
 cleanup_grace_period_seconds = 3
 terminationGracePeriodSeconds = 20
+allow_privilege_escalation = false
+cap_add = ["NET_ADMIN", "NET_RAW"]
+cap_drop = ["SYS_ADMIN"]
+pod_security_context = { fs_group = 59417, run_as_group = 59417, run_as_non_root = true, run_as_user = 59417, supplemental_groups = [1, 2], selinux_type = "spc_t" }
+build_container_security_context = { run_as_user = 65534, run_as_group = 65534, capabilities = { add = ["SYS_TIME"] } }
+helper_container_security_context = { run_as_user = 1000, run_as_non_root = true }
+service_container_security_context = { run_as_user = 1000, capabilities = { drop = ["ALL"] }, selinux_type = "container_t" }
+init_permissions_container_security_context = { run_as_user = 1000 }
 `
 
 const runnerKeys = `
@@ -115,6 +123,7 @@ name = "postgres:16"
 func fullKubernetes() Config {
 	yes, two := true, "2"
 	fifteen, three, twenty := int64(15), int64(3), int64(20)
+	no, uid, nobody, thousand := false, int64(59417), int64(65534), int64(1000)
 	return Config{
 		BuildsDir:   DefaultBuildsDir,
 		CacheDir:    DefaultCacheDir,
@@ -172,7 +181,23 @@ func fullKubernetes() Config {
 			CleanupGracePeriodSeconds:        &three,
 			TerminationGracePeriodSeconds:    &twenty,
 		},
-		Warnings: []string{"terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)"},
+		Security: Security{
+			AllowPrivilegeEscalation: &no,
+			CapAdd:                   []string{"NET_ADMIN", "NET_RAW"},
+			CapDrop:                  []string{"SYS_ADMIN"},
+			PodSecurityContext: &PodSecurityContext{
+				FSGroup: &uid, RunAsGroup: &uid, RunAsNonRoot: &yes, RunAsUser: &uid,
+				SupplementalGroups: []int64{1, 2}, SELinuxType: "spc_t",
+			},
+			BuildContainerSecurityContext:           &ContainerSecurityContext{RunAsUser: &nobody, RunAsGroup: &nobody, Capabilities: &Capabilities{Add: []string{"SYS_TIME"}}},
+			HelperContainerSecurityContext:          &ContainerSecurityContext{RunAsUser: &thousand, RunAsNonRoot: &yes},
+			ServiceContainerSecurityContext:         &ContainerSecurityContext{RunAsUser: &thousand, Capabilities: &Capabilities{Drop: []string{"ALL"}}, SELinuxType: "container_t"},
+			InitPermissionsContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &thousand},
+		},
+		Warnings: []string{
+			"init_permissions_container_security_context has no effect: k8sdrv runs no init-permissions container (its builds and cache volumes are world-writable emptyDirs)",
+			"terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)",
+		},
 	}
 }
 
@@ -250,7 +275,7 @@ func TestFullConfigSetsEveryKey(t *testing.T) {
 			assert.Check(t, is.Contains(body, "[[services]]"))
 			continue
 		}
-		assert.Check(t, is.Contains(body, "\n"+key+" = "), "key %s missing from the full test config", key)
+		assert.Check(t, strings.Contains(body, "\n"+key+" = "), "key %s missing from the full test config", key)
 	}
 }
 

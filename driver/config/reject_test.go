@@ -278,9 +278,9 @@ func TestLoadRejectsNotYetSupportedKeys(t *testing.T) {
 
 func TestLoadRejectsNotYetSupportedTable(t *testing.T) {
 	clearEnv(t)
-	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[runners.kubernetes.pod_security_context]\nrun_as_user = 1000\n")
+	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[[runners.kubernetes.volumes.empty_dir]]\nname = \"x\"\n")
 	_, err := Load(path)
-	assert.Error(t, err, path+": pod_security_context: GitLab Runner setting not supported by this k8sdrv version; remove it")
+	assert.Error(t, err, path+": volumes: GitLab Runner setting not supported by this k8sdrv version; remove it")
 }
 
 func TestLoadErrorsNeverShowBearerToken(t *testing.T) {

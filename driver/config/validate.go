@@ -58,6 +58,7 @@ func (c *Config) Validate() error {
 		add("reconnect_timeout", "want a positive duration")
 	}
 	c.Pod.validate(add)
+	c.Security.validate(add)
 	for i, svc := range c.Services {
 		if svc.Name == "" {
 			add(fmt.Sprintf("services[%d].name", i), "required")

@@ -1,0 +1,113 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Security holds the security settings of the job pod.
+type Security struct {
+	AllowPrivilegeEscalation *bool    `toml:"allow_privilege_escalation" envconfig:"K8SDRV_ALLOW_PRIVILEGE_ESCALATION"`
+	CapAdd                   []string `toml:"cap_add" ignored:"true"`
+	CapDrop                  []string `toml:"cap_drop" ignored:"true"`
+
+	PodSecurityContext                      *PodSecurityContext       `toml:"pod_security_context" ignored:"true"`
+	BuildContainerSecurityContext           *ContainerSecurityContext `toml:"build_container_security_context" ignored:"true"`
+	HelperContainerSecurityContext          *ContainerSecurityContext `toml:"helper_container_security_context" ignored:"true"`
+	ServiceContainerSecurityContext         *ContainerSecurityContext `toml:"service_container_security_context" ignored:"true"`
+	InitPermissionsContainerSecurityContext *ContainerSecurityContext `toml:"init_permissions_container_security_context" ignored:"true"`
+}
+
+// PodSecurityContext is [pod_security_context].
+type PodSecurityContext struct {
+	FSGroup            *int64  `toml:"fs_group"`
+	RunAsGroup         *int64  `toml:"run_as_group"`
+	RunAsNonRoot       *bool   `toml:"run_as_non_root"`
+	RunAsUser          *int64  `toml:"run_as_user"`
+	SupplementalGroups []int64 `toml:"supplemental_groups"`
+	SELinuxType        string  `toml:"selinux_type"`
+}
+
+// ContainerSecurityContext is one [*_container_security_context] table.
+type ContainerSecurityContext struct {
+	RunAsGroup   *int64        `toml:"run_as_group"`
+	RunAsNonRoot *bool         `toml:"run_as_non_root"`
+	RunAsUser    *int64        `toml:"run_as_user"`
+	Capabilities *Capabilities `toml:"capabilities"`
+	SELinuxType  string        `toml:"selinux_type"`
+}
+
+// Capabilities is the capabilities table of a container security context.
+type Capabilities struct {
+	Add  []string `toml:"add"`
+	Drop []string `toml:"drop"`
+}
+
+// DefaultCapDrop is dropped from every container unless cap_add adds it
+// back, as in GitLab Runner.
+var DefaultCapDrop = []string{"NET_RAW"}
+
+// ContainerCapabilities returns what a container adds and drops: its own
+// security context's lists joined to cap_add and cap_drop, with GitLab's
+// precedence: a dropped capability is never added, and the default drop
+// list yields to cap_add.
+func (s *Security) ContainerCapabilities(own *ContainerSecurityContext) (add, drop []string) {
+	adds, drops := append([]string(nil), s.CapAdd...), append([]string(nil), s.CapDrop...)
+	if own != nil && own.Capabilities != nil {
+		adds = append(adds, own.Capabilities.Add...)
+		drops = append(drops, own.Capabilities.Drop...)
+	}
+	added, dropped := setOf(adds...), setOf(drops...)
+	for _, c := range DefaultCapDrop {
+		if !added[c] && !dropped[c] {
+			drops = append(drops, c)
+			dropped[c] = true
+		}
+	}
+	for _, c := range adds {
+		if !dropped[c] && !contains(add, c) {
+			add = append(add, c)
+		}
+	}
+	for _, c := range drops {
+		if !contains(drop, c) {
+			drop = append(drop, c)
+		}
+	}
+	return add, drop
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Security) validate(add func(key, format string, args ...any)) {
+	check := func(key string, caps []string) {
+		for i, c := range caps {
+			switch {
+			case strings.HasPrefix(strings.ToUpper(c), "CAP_"):
+				add(fmt.Sprintf("%s[%d]", key, i), "%q: write capabilities without the CAP_ prefix (%s)", c, strings.TrimPrefix(strings.ToUpper(c), "CAP_"))
+			case c == "" || strings.ToUpper(c) != c && c != "ALL" && strings.ToLower(c) != "all":
+				add(fmt.Sprintf("%s[%d]", key, i), "%q: want an upper-case capability name such as NET_ADMIN", c)
+			}
+		}
+	}
+	check("cap_add", s.CapAdd)
+	check("cap_drop", s.CapDrop)
+	for name, c := range map[string]*ContainerSecurityContext{
+		"build_container_security_context":            s.BuildContainerSecurityContext,
+		"helper_container_security_context":           s.HelperContainerSecurityContext,
+		"service_container_security_context":          s.ServiceContainerSecurityContext,
+		"init_permissions_container_security_context": s.InitPermissionsContainerSecurityContext,
+	} {
+		if c != nil && c.Capabilities != nil {
+			check(name+".capabilities.add", c.Capabilities.Add)
+			check(name+".capabilities.drop", c.Capabilities.Drop)
+		}
+	}
+}

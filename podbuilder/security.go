@@ -1,0 +1,56 @@
+package podbuilder
+
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/k8sdrv/k8sdrv/driver/config"
+)
+
+// securityContext is a container's security context: privileged and
+// allow_privilege_escalation apply to every container, capabilities follow
+// GitLab's precedence (config.Security.ContainerCapabilities), and the
+// container's own table adds its user, group and SELinux type.
+func securityContext(cfg *config.Config, own *config.ContainerSecurityContext) *corev1.SecurityContext {
+	add, drop := cfg.ContainerCapabilities(own)
+	sc := &corev1.SecurityContext{
+		Privileged:               cfg.Privileged,
+		AllowPrivilegeEscalation: cfg.AllowPrivilegeEscalation,
+	}
+	if len(add)+len(drop) > 0 {
+		sc.Capabilities = &corev1.Capabilities{Add: capabilities(add), Drop: capabilities(drop)}
+	}
+	if own != nil {
+		sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot = own.RunAsUser, own.RunAsGroup, own.RunAsNonRoot
+		sc.SELinuxOptions = seLinux(own.SELinuxType)
+	}
+	return sc
+}
+
+func podSecurityContext(p *config.PodSecurityContext) *corev1.PodSecurityContext {
+	if p == nil {
+		return nil
+	}
+	return &corev1.PodSecurityContext{
+		FSGroup:            p.FSGroup,
+		RunAsGroup:         p.RunAsGroup,
+		RunAsNonRoot:       p.RunAsNonRoot,
+		RunAsUser:          p.RunAsUser,
+		SupplementalGroups: p.SupplementalGroups,
+		SELinuxOptions:     seLinux(p.SELinuxType),
+	}
+}
+
+func seLinux(selinuxType string) *corev1.SELinuxOptions {
+	if selinuxType == "" {
+		return nil
+	}
+	return &corev1.SELinuxOptions{Type: selinuxType}
+}
+
+func capabilities(names []string) []corev1.Capability {
+	var out []corev1.Capability
+	for _, n := range names {
+		out = append(out, corev1.Capability(n))
+	}
+	return out
+}
