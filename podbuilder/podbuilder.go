@@ -173,7 +173,6 @@ func helperContainer(cfg *config.Config) corev1.Container {
 // arrive by exec, so the container only has to stay up.
 func keepalive() []string { return []string{"sh", "-c", scripts.Keepalive} }
 
-
 func mounts(cfg *config.Config, withDriver bool) []corev1.VolumeMount {
 	m := []corev1.VolumeMount{
 		{Name: buildsVolume, MountPath: cfg.BuildsDir},
