@@ -21,15 +21,17 @@ type driverInfo struct {
 }
 
 // ConfigStage prints the config_exec JSON on stdout: the in-pod builds and
-// cache directories (each job gets its own volumes, so builds are not
-// shared) and bash, the shell the stage scripts are written for.
+// cache directories, whether concurrent jobs share the builds directory
+// (so the runner gives each its own sub-directory), and bash, the shell
+// the stage scripts are written for.
 func (d *Driver) ConfigStage() error {
 	host, _ := os.Hostname()
 	return json.NewEncoder(d.Stdout).Encode(configOutput{
-		BuildsDir: d.Config.BuildsDir,
-		CacheDir:  d.Config.CacheDir,
-		Hostname:  host,
-		Driver:    driverInfo{Name: "k8sdrv", Version: d.Version},
-		Shell:     "bash",
+		BuildsDir:         d.Config.BuildsDir,
+		CacheDir:          d.Config.CacheDir,
+		BuildsDirIsShared: d.Config.BuildsDirIsShared(),
+		Hostname:          host,
+		Driver:            driverInfo{Name: "k8sdrv", Version: d.Version},
+		Shell:             "bash",
 	})
 }

@@ -42,7 +42,8 @@ const (
 
 // Build returns the pod for job j under configuration cfg.
 func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
-	services, err := serviceContainers(cfg, j)
+	l := newLayout(cfg, j)
+	services, err := serviceContainers(cfg, j, l)
 	if err != nil {
 		return nil, err
 	}
@@ -51,8 +52,8 @@ func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
 		return nil, err
 	}
 	containers := append([]corev1.Container{
-		buildContainer(cfg, j),
-		helperContainer(cfg),
+		buildContainer(cfg, j, l),
+		helperContainer(cfg, l),
 	}, services...)
 	pod := &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
@@ -65,7 +66,7 @@ func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
 		Spec: corev1.PodSpec{
 			RestartPolicy: corev1.RestartPolicyNever,
 			Containers:    containers,
-			Volumes:       volumes(),
+			Volumes:       l.volumes,
 			HostAliases:   aliases,
 		},
 	}
@@ -141,7 +142,7 @@ func labelValue(s string) string {
 	return strings.Trim(s, "._-")
 }
 
-func buildContainer(cfg *config.Config, j *job.Job) corev1.Container {
+func buildContainer(cfg *config.Config, j *job.Job, l layout) corev1.Container {
 	image := j.Image.Name
 	if image == "" {
 		image = cfg.Image
@@ -151,19 +152,19 @@ func buildContainer(cfg *config.Config, j *job.Job) corev1.Container {
 		Name:            BuildContainer,
 		Image:           image,
 		Command:         keepalive(),
-		VolumeMounts:    mounts(cfg, true),
+		VolumeMounts:    l.jobMounts(),
 		Resources:       resources(r.CPURequest, r.MemoryRequest, r.CPULimit, r.MemoryLimit),
 		SecurityContext: securityContext(cfg, cfg.BuildContainerSecurityContext),
 	}
 }
 
-func helperContainer(cfg *config.Config) corev1.Container {
+func helperContainer(cfg *config.Config, l layout) corev1.Container {
 	r := cfg.Resources
 	return corev1.Container{
 		Name:            HelperContainer,
 		Image:           cfg.HelperImage,
 		Command:         keepalive(),
-		VolumeMounts:    mounts(cfg, true),
+		VolumeMounts:    l.jobMounts(),
 		Resources:       resources(r.HelperCPURequest, r.HelperMemoryRequest, r.HelperCPULimit, r.HelperMemoryLimit),
 		SecurityContext: securityContext(cfg, cfg.HelperContainerSecurityContext),
 	}
@@ -173,21 +174,36 @@ func helperContainer(cfg *config.Config) corev1.Container {
 // arrive by exec, so the container only has to stay up.
 func keepalive() []string { return []string{"sh", "-c", scripts.Keepalive} }
 
-func mounts(cfg *config.Config, withDriver bool) []corev1.VolumeMount {
-	m := []corev1.VolumeMount{
-		{Name: buildsVolume, MountPath: cfg.BuildsDir},
-		{Name: cacheVolume, MountPath: cfg.CacheDir},
-	}
-	if withDriver {
-		m = append(m, corev1.VolumeMount{Name: driverVolume, MountPath: cfg.DriverDir})
-	}
-	return m
+// layout is the pod's volumes and the mounts its containers share.
+type layout struct {
+	volumes []corev1.Volume
+	mounts  []corev1.VolumeMount // build, helper and service containers
+	driver  corev1.VolumeMount   // build and helper only
 }
 
-func volumes() []corev1.Volume {
-	var v []corev1.Volume
-	for _, name := range []string{buildsVolume, cacheVolume, driverVolume} {
-		v = append(v, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+// newLayout places k8sdrv's emptyDir volumes for the builds and cache
+// directories (unless an operator volume is mounted exactly there), the
+// operator's volumes, and the execution-model volume.
+func newLayout(cfg *config.Config, j *job.Job) layout {
+	opVolumes, opMounts := operatorVolumes(cfg, j)
+	var l layout
+	for _, v := range []struct{ name, dir string }{{buildsVolume, cfg.BuildsDir}, {cacheVolume, cfg.CacheDir}} {
+		if !mountedAt(opMounts, v.dir) {
+			l.volumes = append(l.volumes, emptyDir(v.name))
+			l.mounts = append(l.mounts, corev1.VolumeMount{Name: v.name, MountPath: v.dir})
+		}
 	}
-	return v
+	l.volumes = append(append(l.volumes, opVolumes...), emptyDir(driverVolume))
+	l.mounts = append(l.mounts, opMounts...)
+	l.driver = corev1.VolumeMount{Name: driverVolume, MountPath: cfg.DriverDir}
+	return l
+}
+
+// jobMounts are the mounts of the build and helper containers.
+func (l layout) jobMounts() []corev1.VolumeMount {
+	return append(append([]corev1.VolumeMount(nil), l.mounts...), l.driver)
+}
+
+func emptyDir(name string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 }

@@ -47,6 +47,8 @@ func TestBuild(t *testing.T) {
 		{name: "dirs"},
 		{name: "scheduling"},
 		{name: "security"},
+		{name: "volumes"},
+		{name: "builds-volume"},
 		{name: "affinity"},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{

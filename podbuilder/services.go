@@ -25,7 +25,7 @@ func services(cfg *config.Config, j *job.Job) []job.Service {
 	return all
 }
 
-func serviceContainers(cfg *config.Config, j *job.Job) ([]corev1.Container, error) {
+func serviceContainers(cfg *config.Config, j *job.Job, l layout) ([]corev1.Container, error) {
 	var out []corev1.Container
 	r := cfg.Resources
 	for i, svc := range services(cfg, j) {
@@ -42,7 +42,7 @@ func serviceContainers(cfg *config.Config, j *job.Job) ([]corev1.Container, erro
 			Command:      svc.Entrypoint,
 			Args:         svc.Command,
 			Env:          env,
-			VolumeMounts: mounts(cfg, false),
+			VolumeMounts: l.mounts,
 			Resources:    resources(r.ServiceCPURequest, r.ServiceMemoryRequest, r.ServiceCPULimit, r.ServiceMemoryLimit),
 			// privileged applies to every container, as in GitLab Runner:
 			// docker:dind runs as a service and needs it.

@@ -56,6 +56,7 @@ type Config struct {
 	CleanupResourcesTimeout Duration `toml:"cleanup_resources_timeout" envconfig:"K8SDRV_CLEANUP_RESOURCES_TIMEOUT"`
 
 	Services []Service `toml:"services" ignored:"true"`
+	Volumes  Volumes   `toml:"volumes" ignored:"true"`
 
 	// k8sdrv's own keys.
 

@@ -157,7 +157,6 @@ var notYetSupported = setOf(
 	"service_ephemeral_storage_limit", "service_ephemeral_storage_limit_overwrite_max_allowed",
 	"service_ephemeral_storage_request", "service_ephemeral_storage_request_overwrite_max_allowed",
 	"service_memory_limit_overwrite_max_allowed", "service_memory_request_overwrite_max_allowed",
-	"volumes",
 )
 
 func setOf(keys ...string) map[string]bool {

@@ -100,6 +100,7 @@ build_container_security_context = { run_as_user = 65534, run_as_group = 65534, 
 helper_container_security_context = { run_as_user = 1000, run_as_non_root = true }
 service_container_security_context = { run_as_user = 1000, capabilities = { drop = ["ALL"] }, selinux_type = "container_t" }
 init_permissions_container_security_context = { run_as_user = 1000 }
+volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }] }
 `
 
 const runnerKeys = `
@@ -193,6 +194,14 @@ func fullKubernetes() Config {
 			HelperContainerSecurityContext:          &ContainerSecurityContext{RunAsUser: &thousand, RunAsNonRoot: &yes},
 			ServiceContainerSecurityContext:         &ContainerSecurityContext{RunAsUser: &thousand, Capabilities: &Capabilities{Drop: []string{"ALL"}}, SELinuxType: "container_t"},
 			InitPermissionsContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &thousand},
+		},
+		Volumes: Volumes{
+			HostPath:  []HostPathVolume{{Mount: Mount{Name: "docker", MountPath: "/var/run/docker.sock", ReadOnly: true}}},
+			PVC:       []PVCVolume{{Mount: Mount{Name: "build-$CI_CONCURRENT_ID", MountPath: "/srv/builds", SubPath: "b"}}},
+			ConfigMap: []ConfigMapVolume{{Mount: Mount{Name: "cm", MountPath: "/etc/cm"}, Items: map[string]string{"a": "b"}}},
+			Secret:    []SecretVolume{{Mount: Mount{Name: "sec", MountPath: "/etc/sec"}}},
+			EmptyDir:  []EmptyDirVolume{{Mount: Mount{Name: "tmp", MountPath: "/tmp/x"}, Medium: "Memory"}},
+			CSI:       []CSIVolume{{Mount: Mount{Name: "csi", MountPath: "/csi"}, Driver: "d", FSType: "ext4", VolumeAttributes: map[string]string{"size": "1Gi"}}},
 		},
 		Warnings: []string{
 			"init_permissions_container_security_context has no effect: k8sdrv runs no init-permissions container (its builds and cache volumes are world-writable emptyDirs)",

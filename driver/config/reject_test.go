@@ -68,6 +68,30 @@ namespaces = ["namespace_1"]`,
 			},
 		},
 		{
+			name: "bad volumes",
+			body: `[[volumes.empty_dir]]
+name = "builds"
+mount_path = "/b"
+[[volumes.empty_dir]]
+name = "scratch"
+mount_path = "relative"
+medium = "Disk"
+[[volumes.pvc]]
+name = "scratch"
+mount_path = "/s"
+[[volumes.csi]]
+name = "Bad_Name"
+mount_path = "/c"`,
+			want: []string{
+				`volumes.empty_dir[0].name: "builds" is the name of one of k8sdrv's own volumes`,
+				`volumes.empty_dir[1].mount_path: want an absolute path, got "relative"`,
+				`volumes.empty_dir[1].medium: "Disk" is not "", Memory or HugePages`,
+				`volumes.pvc[0].name: "scratch" is also the name of volumes.empty_dir[1]`,
+				`volumes.csi[0].name: "Bad_Name" is not a valid volume name`,
+				"volumes.csi[0].driver: required",
+			},
+		},
+		{
 			name: "negative grace period",
 			body: "pod_termination_grace_period_seconds = -1",
 			want: []string{"pod_termination_grace_period_seconds: want zero or more seconds, got -1"},
@@ -278,9 +302,9 @@ func TestLoadRejectsNotYetSupportedKeys(t *testing.T) {
 
 func TestLoadRejectsNotYetSupportedTable(t *testing.T) {
 	clearEnv(t)
-	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[[runners.kubernetes.volumes.empty_dir]]\nname = \"x\"\n")
+	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[runners.kubernetes.pod_spec]\nname = \"x\"\n")
 	_, err := Load(path)
-	assert.Error(t, err, path+": volumes: GitLab Runner setting not supported by this k8sdrv version; remove it")
+	assert.Error(t, err, path+": pod_spec: GitLab Runner setting not supported by this k8sdrv version; remove it")
 }
 
 func TestLoadErrorsNeverShowBearerToken(t *testing.T) {

@@ -1,0 +1,153 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Volumes is the [volumes] table: operator volumes mounted into the build,
+// helper and service containers.
+type Volumes struct {
+	HostPath  []HostPathVolume  `toml:"host_path"`
+	PVC       []PVCVolume       `toml:"pvc"`
+	ConfigMap []ConfigMapVolume `toml:"config_map"`
+	Secret    []SecretVolume    `toml:"secret"`
+	EmptyDir  []EmptyDirVolume  `toml:"empty_dir"`
+	CSI       []CSIVolume       `toml:"csi"`
+}
+
+// Mount is what every volume kind has.
+type Mount struct {
+	Name      string `toml:"name"`
+	MountPath string `toml:"mount_path"`
+	SubPath   string `toml:"sub_path"`
+	ReadOnly  bool   `toml:"read_only"`
+}
+
+// HostPathVolume mounts a node directory; HostPath defaults to MountPath.
+type HostPathVolume struct {
+	Mount
+	HostPath string `toml:"host_path"`
+}
+
+// PVCVolume mounts the claim called Name, which may hold job variables
+// such as $CI_CONCURRENT_ID.
+type PVCVolume struct {
+	Mount
+}
+
+// ConfigMapVolume mounts the ConfigMap called Name; Items maps keys to paths.
+type ConfigMapVolume struct {
+	Mount
+	Items map[string]string `toml:"items"`
+}
+
+// SecretVolume mounts the Secret called Name; Items maps keys to paths.
+type SecretVolume struct {
+	Mount
+	Items map[string]string `toml:"items"`
+}
+
+// EmptyDirVolume is a scratch volume; Medium "Memory" makes it a tmpfs.
+type EmptyDirVolume struct {
+	Mount
+	Medium string `toml:"medium"`
+}
+
+// CSIVolume is an inline CSI volume.
+type CSIVolume struct {
+	Mount
+	Driver           string            `toml:"driver"`
+	FSType           string            `toml:"fs_type"`
+	VolumeAttributes map[string]string `toml:"volume_attributes"`
+}
+
+// ReservedVolumes are the names of k8sdrv's own volumes.
+var ReservedVolumes = setOf("builds", "cache", "k8sdrv")
+
+// All returns every volume's mount, keyed for error messages
+// ("volumes.pvc[0]").
+func (v *Volumes) All() map[string]Mount {
+	all := map[string]Mount{}
+	add := func(kind string, i int, m Mount) { all[fmt.Sprintf("volumes.%s[%d]", kind, i)] = m }
+	for i, x := range v.HostPath {
+		add("host_path", i, x.Mount)
+	}
+	for i, x := range v.PVC {
+		add("pvc", i, x.Mount)
+	}
+	for i, x := range v.ConfigMap {
+		add("config_map", i, x.Mount)
+	}
+	for i, x := range v.Secret {
+		add("secret", i, x.Mount)
+	}
+	for i, x := range v.EmptyDir {
+		add("empty_dir", i, x.Mount)
+	}
+	for i, x := range v.CSI {
+		add("csi", i, x.Mount)
+	}
+	return all
+}
+
+func (v *Volumes) validate(add func(key, format string, args ...any)) {
+	names := map[string]string{}
+	for _, key := range sortedKeys(v.All()) {
+		m := v.All()[key]
+		switch {
+		case m.Name == "":
+			add(key+".name", "required")
+		case ReservedVolumes[m.Name]:
+			add(key+".name", "%q is the name of one of k8sdrv's own volumes (builds, cache, k8sdrv)", m.Name)
+		case names[m.Name] != "":
+			add(key+".name", "%q is also the name of %s", m.Name, names[m.Name])
+		default:
+			names[m.Name] = key
+			if msgs := validation.IsDNS1123Label(expandProbe(m.Name)); len(msgs) > 0 {
+				add(key+".name", "%q is not a valid volume name: %s", m.Name, msgs[0])
+			}
+		}
+		if !path.IsAbs(m.MountPath) {
+			add(key+".mount_path", "want an absolute path, got %q", m.MountPath)
+		}
+	}
+	for i, e := range v.EmptyDir {
+		if e.Medium != "" && e.Medium != "Memory" && e.Medium != "HugePages" {
+			add(fmt.Sprintf("volumes.empty_dir[%d].medium", i), "%q is not \"\", Memory or HugePages", e.Medium)
+		}
+	}
+	for i, c := range v.CSI {
+		if c.Driver == "" {
+			add(fmt.Sprintf("volumes.csi[%d].driver", i), "required")
+		}
+	}
+}
+
+// expandProbe stands in for job variables in a name, so that names like
+// build-pvc-$CI_CONCURRENT_ID are checked with a plausible value.
+func expandProbe(name string) string {
+	return os.Expand(name, func(string) string { return "0" })
+}
+
+// BuildsDirIsShared reports whether concurrent jobs can see the same
+// builds directory: a host path mounted at builds_dir, or a claim whose
+// name does not vary with $CI_CONCURRENT_ID. k8sdrv's own emptyDir is
+// private to one pod.
+func (c *Config) BuildsDirIsShared() bool {
+	for _, h := range c.Volumes.HostPath {
+		if h.MountPath == c.BuildsDir {
+			return true
+		}
+	}
+	for _, p := range c.Volumes.PVC {
+		if p.MountPath == c.BuildsDir && !strings.Contains(p.Name, "CI_CONCURRENT_ID") {
+			return true
+		}
+	}
+	return false
+}

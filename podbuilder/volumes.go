@@ -1,0 +1,82 @@
+package podbuilder
+
+import (
+	"os"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/driver/job"
+)
+
+// operatorVolumes returns the [volumes] of cfg as pod volumes and the
+// mounts every job container gets. PVC names expand job variables
+// ($CI_CONCURRENT_ID gives one claim per concurrent job).
+func operatorVolumes(cfg *config.Config, j *job.Job) ([]corev1.Volume, []corev1.VolumeMount) {
+	var vols []corev1.Volume
+	var mounts []corev1.VolumeMount
+	add := func(m config.Mount, name string, src corev1.VolumeSource) {
+		vols = append(vols, corev1.Volume{Name: name, VolumeSource: src})
+		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: m.MountPath, SubPath: m.SubPath, ReadOnly: m.ReadOnly})
+	}
+	v := &cfg.Volumes
+	for _, h := range v.HostPath {
+		hostPath := h.HostPath
+		if hostPath == "" {
+			hostPath = h.MountPath
+		}
+		add(h.Mount, h.Name, corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostPath}})
+	}
+	for _, p := range v.PVC {
+		name := os.Expand(p.Name, func(n string) string { return j.Variables[n] })
+		add(p.Mount, name, corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name, ReadOnly: p.ReadOnly}})
+	}
+	for _, c := range v.ConfigMap {
+		add(c.Mount, c.Name, corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: c.Name}, Items: keyPaths(c.Items),
+		}})
+	}
+	for _, s := range v.Secret {
+		add(s.Mount, s.Name, corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.Name, Items: keyPaths(s.Items)}})
+	}
+	for _, e := range v.EmptyDir {
+		add(e.Mount, e.Name, corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(e.Medium)}})
+	}
+	for _, c := range v.CSI {
+		src := &corev1.CSIVolumeSource{Driver: c.Driver, VolumeAttributes: c.VolumeAttributes}
+		if c.FSType != "" {
+			src.FSType = &c.FSType
+		}
+		if c.ReadOnly {
+			src.ReadOnly = &c.ReadOnly
+		}
+		add(c.Mount, c.Name, corev1.VolumeSource{CSI: src})
+	}
+	return vols, mounts
+}
+
+// keyPaths turns items (key -> path) into KeyToPath entries sorted by key.
+func keyPaths(items map[string]string) []corev1.KeyToPath {
+	keys := make([]string, 0, len(items))
+	for k := range items {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []corev1.KeyToPath
+	for _, k := range keys {
+		out = append(out, corev1.KeyToPath{Key: k, Path: items[k]})
+	}
+	return out
+}
+
+// mountedAt reports whether an operator mount sits exactly at dir; k8sdrv
+// then leaves out its own volume for dir.
+func mountedAt(mounts []corev1.VolumeMount, dir string) bool {
+	for _, m := range mounts {
+		if m.MountPath == dir {
+			return true
+		}
+	}
+	return false
+}
