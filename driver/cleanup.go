@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/k8sdrv/k8sdrv/driver/job"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
@@ -52,8 +51,8 @@ func (d *Driver) deleteByState(ctx context.Context, s *State) error {
 // deleteByLabels deletes the pods labelled with this job's identity. It
 // needs at least the job ID, so that it can never select another job's pod.
 func (d *Driver) deleteByLabels(ctx context.Context) error {
-	j, err := job.Load(d.Environ, "")
-	if err != nil {
+	cfg, j, err := d.forJob()
+	if err != nil && !refused(err) {
 		return err
 	}
 	selector := podbuilder.Labels(j)
@@ -65,11 +64,11 @@ func (d *Driver) deleteByLabels(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pods := cluster.Pods(d.Config.Namespace)
+	pods := cluster.Pods(cfg.Namespace)
 	// kubeAPI: pods, list
 	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()})
 	if err != nil {
-		return fmt.Errorf("list the job's pods in %s: %w%s", d.Config.Namespace, err, hint(err))
+		return fmt.Errorf("list the job's pods in %s: %w%s", cfg.Namespace, err, hint(err))
 	}
 	var errs []error
 	for _, pod := range list.Items {

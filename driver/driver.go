@@ -1,13 +1,16 @@
 package driver
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/rs/zerolog"
 
 	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/driver/job"
 )
 
 // Driver carries what every stage needs. The cluster connection is made
@@ -26,6 +29,11 @@ type Driver struct {
 	once    sync.Once
 	cluster *Cluster
 	err     error
+
+	jobOnce   sync.Once
+	jobConfig *config.Config
+	job       *job.Job
+	jobErr    error
 }
 
 // New returns a Driver that connects with the operator's configuration.
@@ -35,8 +43,38 @@ func New(cfg *config.Config, env RunnerEnv, environ []string, version string, st
 		Stdout: stdout, Stderr: stderr,
 		Log: NewLogger(stderr),
 	}
-	d.Connect = func() (*Cluster, error) { return Connect(cfg, "k8sdrv/"+version) }
+	d.Connect = func() (*Cluster, error) {
+		// The job may bring its own bearer token, where the operator allows it.
+		jobCfg, _, err := d.forJob()
+		if err != nil && !refused(err) {
+			return nil, err
+		}
+		return Connect(jobCfg, "k8sdrv/"+version)
+	}
 	return d
+}
+
+// forJob reads the job once and returns it with the configuration for it:
+// the operator's, with the job's overwrite variables applied where allowed.
+// When the settings refuse a variable (a *config.JobError), the operator's
+// configuration comes with the error: prepare fails on it, cleanup still
+// cleans up with it.
+func (d *Driver) forJob() (*config.Config, *job.Job, error) {
+	d.jobOnce.Do(func() {
+		d.job, d.jobErr = job.Load(d.Environ, d.Env.JobResponseFile)
+		if d.jobErr == nil {
+			d.jobConfig, d.jobErr = d.Config.ForJob(d.job.Variables, os.Getenv)
+		}
+		if refused(d.jobErr) {
+			d.jobConfig = d.Config
+		}
+	})
+	return d.jobConfig, d.job, d.jobErr
+}
+
+func refused(err error) bool {
+	var jobErr *config.JobError
+	return errors.As(err, &jobErr)
 }
 
 // NewLogger returns the job-log logger: plain lines, no timestamps (the

@@ -17,6 +17,7 @@ func (b *BuildFailure) Error() string { return fmt.Sprintf("script exited with c
 
 // ExitCode is the one place where a stage's error becomes the process exit
 // code. A build failure writes the script's code to BUILD_EXIT_CODE_FILE and
+// exits with BUILD_FAILURE_EXIT_CODE; a refused job variable is printed and
 // exits with BUILD_FAILURE_EXIT_CODE; any other error is printed as one line
 // and exits with SYSTEM_FAILURE_EXIT_CODE.
 func ExitCode(err error, env RunnerEnv, stderr io.Writer) int {
@@ -34,5 +35,10 @@ func ExitCode(err error, env RunnerEnv, stderr io.Writer) int {
 		return env.BuildFailureExitCode
 	}
 	fmt.Fprintf(stderr, "k8sdrv: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	// A job variable the operator's settings refuse fails the job as the
+	// job's own doing: retrying prepare could not help.
+	if refused(err) {
+		return env.BuildFailureExitCode
+	}
 	return env.SystemFailureExitCode
 }

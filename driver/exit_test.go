@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
+
+	"github.com/k8sdrv/k8sdrv/driver/config"
 	is "gotest.tools/v3/assert/cmp"
 )
 
@@ -102,4 +104,18 @@ func TestExitCodeUnwritableExitCodeFileIsSystemFailure(t *testing.T) {
 	assert.Check(t, is.Contains(stderr.String(), "BUILD_EXIT_CODE_FILE"))
 	assert.Check(t, is.Equal(strings.Count(stderr.String(), "\n"), 1))
 	assert.Check(t, strings.HasSuffix(stderr.String(), "\n"))
+}
+
+// TestExitCodeRefusedJobVariable: a job variable the operator's settings
+// refuse fails the job as a build failure (no prepare retries), with its
+// one line and no exit-code file.
+func TestExitCodeRefusedJobVariable(t *testing.T) {
+	dir := t.TempDir()
+	env := RunnerEnv{BuildFailureExitCode: 1, SystemFailureExitCode: 2, BuildExitCodeFile: filepath.Join(dir, "code")}
+	_, err := (&config.Config{NamespaceOverwriteAllowed: "ci-.*"}).ForJob(map[string]string{"KUBERNETES_NAMESPACE_OVERWRITE": "prod"}, nil)
+	var stderr bytes.Buffer
+	assert.Equal(t, ExitCode(fmt.Errorf("prepare: %w", err), env, &stderr), 1)
+	assert.Equal(t, stderr.String(), "k8sdrv: prepare: KUBERNETES_NAMESPACE_OVERWRITE=\"prod\" is not allowed: it must match namespace_overwrite_allowed \"ci-.*\" (the whole value)\n")
+	_, statErr := os.Stat(env.BuildExitCodeFile)
+	assert.Assert(t, os.IsNotExist(statErr))
 }

@@ -9,21 +9,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/driver/config"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
 // buildPod reads the job and builds its pod; it touches no cluster.
-func (d *Driver) buildPod() (*corev1.Pod, *job.Job, error) {
-	j, err := job.Load(d.Environ, d.Env.JobResponseFile)
+func (d *Driver) buildPod() (*corev1.Pod, *config.Config, error) {
+	cfg, j, err := d.forJob()
 	if err != nil {
 		return nil, nil, err
 	}
-	pod, err := podbuilder.Build(d.Config, j)
+	pod, err := podbuilder.Build(cfg, j)
 	if err != nil {
 		return nil, nil, fmt.Errorf("build pod: %w", err)
 	}
-	return pod, j, nil
+	return pod, cfg, nil
 }
 
 // DryRun prints the job's pod as YAML and contacts no cluster.
@@ -47,11 +47,11 @@ func (d *Driver) Prepare(ctx context.Context) error {
 	if d.Env.TmpDir == "" {
 		return fmt.Errorf("TMPDIR is not set: prepare keeps the job's state there")
 	}
-	pod, _, err := d.buildPod()
+	pod, cfg, err := d.buildPod()
 	if err != nil {
 		return err
 	}
-	for _, w := range d.Config.Warnings {
+	for _, w := range cfg.Warnings {
 		d.Log.Warn().Msg(w)
 	}
 	cluster, err := d.clusterAccess()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
+	corev1 "k8s.io/api/core/v1"
 	nodev1 "k8s.io/api/node/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -62,6 +63,12 @@ func ensureClusterObjects(t *testing.T) {
 	}
 	_, err = kube.NodeV1().RuntimeClasses().Create(ctx, &nodev1.RuntimeClass{
 		ObjectMeta: metav1.ObjectMeta{Name: "kata"}, Handler: "kata",
+	}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		assert.NilError(t, err)
+	}
+	_, err = kube.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{
+		ObjectMeta: metav1.ObjectMeta{Name: "gitlab-ci-builds"},
 	}, metav1.CreateOptions{})
 	if !apierrors.IsAlreadyExists(err) {
 		assert.NilError(t, err)

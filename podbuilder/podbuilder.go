@@ -147,25 +147,23 @@ func buildContainer(cfg *config.Config, j *job.Job, l layout) corev1.Container {
 	if image == "" {
 		image = cfg.Image
 	}
-	r := cfg.Resources
 	return corev1.Container{
 		Name:            BuildContainer,
 		Image:           image,
 		Command:         keepalive(),
 		VolumeMounts:    l.jobMounts(),
-		Resources:       resources(r.CPURequest, r.MemoryRequest, r.CPULimit, r.MemoryLimit),
+		Resources:       resources(cfg, config.BuildContainer),
 		SecurityContext: securityContext(cfg, cfg.BuildContainerSecurityContext),
 	}
 }
 
 func helperContainer(cfg *config.Config, l layout) corev1.Container {
-	r := cfg.Resources
 	return corev1.Container{
 		Name:            HelperContainer,
 		Image:           cfg.HelperImage,
 		Command:         keepalive(),
 		VolumeMounts:    l.jobMounts(),
-		Resources:       resources(r.HelperCPURequest, r.HelperMemoryRequest, r.HelperCPULimit, r.HelperMemoryLimit),
+		Resources:       resources(cfg, config.HelperContainer),
 		SecurityContext: securityContext(cfg, cfg.HelperContainerSecurityContext),
 	}
 }

@@ -49,6 +49,7 @@ func TestBuild(t *testing.T) {
 		{name: "security"},
 		{name: "volumes"},
 		{name: "builds-volume"},
+		{name: "identity"},
 		{name: "affinity"},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{

@@ -11,7 +11,8 @@ import (
 )
 
 // applyPodSettings sets the pod-level settings of cfg: scheduling, DNS,
-// host aliases, grace period, and the operator's labels and annotations.
+// host aliases, grace period, service account, pull secrets, and the
+// operator's labels and annotations.
 func applyPodSettings(pod *corev1.Pod, cfg *config.Config, j *job.Job) {
 	p := &cfg.Pod
 	spec := &pod.Spec
@@ -29,6 +30,10 @@ func applyPodSettings(pod *corev1.Pod, cfg *config.Config, j *job.Job) {
 		spec.HostAliases = append(spec.HostAliases, corev1.HostAlias{IP: h.IP, Hostnames: h.Hostnames})
 	}
 	spec.TerminationGracePeriodSeconds = p.PodTerminationGracePeriodSeconds
+	spec.ServiceAccountName = cfg.ServiceAccount
+	for _, name := range cfg.ImagePullSecrets {
+		spec.ImagePullSecrets = append(spec.ImagePullSecrets, corev1.LocalObjectReference{Name: name})
+	}
 
 	// Operator labels first: k8sdrv's identifying labels must win, cleanup
 	// finds the job's pods by them. Operator annotations override the

@@ -27,7 +27,6 @@ func services(cfg *config.Config, j *job.Job) []job.Service {
 
 func serviceContainers(cfg *config.Config, j *job.Job, l layout) ([]corev1.Container, error) {
 	var out []corev1.Container
-	r := cfg.Resources
 	for i, svc := range services(cfg, j) {
 		if svc.Name == "" {
 			return nil, fmt.Errorf("services[%d]: service without an image name", i)
@@ -43,7 +42,7 @@ func serviceContainers(cfg *config.Config, j *job.Job, l layout) ([]corev1.Conta
 			Args:         svc.Command,
 			Env:          env,
 			VolumeMounts: l.mounts,
-			Resources:    resources(r.ServiceCPURequest, r.ServiceMemoryRequest, r.ServiceCPULimit, r.ServiceMemoryLimit),
+			Resources:    resources(cfg, config.ServiceContainer),
 			// privileged applies to every container, as in GitLab Runner:
 			// docker:dind runs as a service and needs it.
 			SecurityContext: securityContext(cfg, cfg.ServiceContainerSecurityContext),
@@ -98,25 +97,22 @@ func DefaultAlias(image string) string {
 	return strings.ToLower(strings.ReplaceAll(name, "/", "-"))
 }
 
-// resources builds requirements from already-validated quantities; empty
-// strings are left unset.
-func resources(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) corev1.ResourceRequirements {
-	return corev1.ResourceRequirements{
-		Requests: resourceList(cpuRequest, memoryRequest),
-		Limits:   resourceList(cpuLimit, memoryLimit),
+// resources returns the requests and limits of one container kind from
+// already-validated quantities; unset values are left out.
+func resources(cfg *config.Config, container string) corev1.ResourceRequirements {
+	var req corev1.ResourceRequirements
+	for _, r := range cfg.Resources.Settings() {
+		if r.Container != container || *r.Value == "" {
+			continue
+		}
+		list := &req.Requests
+		if r.Limit {
+			list = &req.Limits
+		}
+		if *list == nil {
+			*list = corev1.ResourceList{}
+		}
+		(*list)[corev1.ResourceName(r.Resource)] = resource.MustParse(*r.Value)
 	}
-}
-
-func resourceList(cpu, memory string) corev1.ResourceList {
-	list := corev1.ResourceList{}
-	if cpu != "" {
-		list[corev1.ResourceCPU] = resource.MustParse(cpu)
-	}
-	if memory != "" {
-		list[corev1.ResourceMemory] = resource.MustParse(memory)
-	}
-	if len(list) == 0 {
-		return nil
-	}
-	return list
+	return req
 }

@@ -47,9 +47,10 @@ type Config struct {
 	HelperImage string `toml:"helper_image" envconfig:"K8SDRV_HELPER_IMAGE"`
 	Privileged  *bool  `toml:"privileged" envconfig:"K8SDRV_PRIVILEGED"`
 
-	Resources `envconfig:"K8SDRV_RESOURCES"`
-	Pod       `envconfig:"K8SDRV_POD"`
-	Security  `envconfig:"K8SDRV_SECURITY"`
+	Resources  `envconfig:"K8SDRV_RESOURCES"`
+	Pod        `envconfig:"K8SDRV_POD"`
+	Security   `envconfig:"K8SDRV_SECURITY"`
+	Overwrites `envconfig:"K8SDRV_OVERWRITES"`
 
 	PollTimeout             int      `toml:"poll_timeout" envconfig:"K8SDRV_POLL_TIMEOUT"`
 	PollInterval            int      `toml:"poll_interval" envconfig:"K8SDRV_POLL_INTERVAL"`
@@ -70,23 +71,6 @@ type Config struct {
 	// Warnings are problems that do not stop k8sdrv, such as deprecated
 	// keys; prepare prints them to the job log.
 	Warnings []string `toml:"-" ignored:"true"`
-}
-
-// Resources holds the requests and limits of the build, helper and service
-// containers, as Kubernetes quantities.
-type Resources struct {
-	CPULimit             string `toml:"cpu_limit" envconfig:"K8SDRV_CPU_LIMIT"`
-	CPURequest           string `toml:"cpu_request" envconfig:"K8SDRV_CPU_REQUEST"`
-	MemoryLimit          string `toml:"memory_limit" envconfig:"K8SDRV_MEMORY_LIMIT"`
-	MemoryRequest        string `toml:"memory_request" envconfig:"K8SDRV_MEMORY_REQUEST"`
-	HelperCPULimit       string `toml:"helper_cpu_limit" envconfig:"K8SDRV_HELPER_CPU_LIMIT"`
-	HelperCPURequest     string `toml:"helper_cpu_request" envconfig:"K8SDRV_HELPER_CPU_REQUEST"`
-	HelperMemoryLimit    string `toml:"helper_memory_limit" envconfig:"K8SDRV_HELPER_MEMORY_LIMIT"`
-	HelperMemoryRequest  string `toml:"helper_memory_request" envconfig:"K8SDRV_HELPER_MEMORY_REQUEST"`
-	ServiceCPULimit      string `toml:"service_cpu_limit" envconfig:"K8SDRV_SERVICE_CPU_LIMIT"`
-	ServiceCPURequest    string `toml:"service_cpu_request" envconfig:"K8SDRV_SERVICE_CPU_REQUEST"`
-	ServiceMemoryLimit   string `toml:"service_memory_limit" envconfig:"K8SDRV_SERVICE_MEMORY_LIMIT"`
-	ServiceMemoryRequest string `toml:"service_memory_request" envconfig:"K8SDRV_SERVICE_MEMORY_REQUEST"`
 }
 
 // Service is a config-level service container, started for every job.

@@ -134,29 +134,9 @@ func underReported(key toml.Key, reported map[string]bool) bool {
 // does not implement yet. They are errors, not silently ignored: an operator
 // relying on one must know that it has no effect.
 var notYetSupported = setOf(
-	"allowed_images", "allowed_pull_policies",
-	"allowed_services", "bearer_token_overwrite_allowed",
-	"container_lifecycle",
-	"cpu_limit_overwrite_max_allowed", "cpu_request_overwrite_max_allowed",
-	"ephemeral_storage_limit", "ephemeral_storage_limit_overwrite_max_allowed",
-	"ephemeral_storage_request", "ephemeral_storage_request_overwrite_max_allowed",
-	"helper_cpu_limit_overwrite_max_allowed",
-	"helper_cpu_request_overwrite_max_allowed", "helper_ephemeral_storage_limit",
-	"helper_ephemeral_storage_limit_overwrite_max_allowed", "helper_ephemeral_storage_request",
-	"helper_ephemeral_storage_request_overwrite_max_allowed", "helper_image_flavor",
-	"helper_memory_limit_overwrite_max_allowed", "helper_memory_request_overwrite_max_allowed",
-	"image_pull_secrets",
-	"memory_limit_overwrite_max_allowed", "memory_request_overwrite_max_allowed",
-	"namespace_overwrite_allowed",
-	"pod_annotations_overwrite_allowed", "pod_labels_overwrite_allowed",
-	"pod_spec",
-	"print_pod_warning_events", "pull_policy",
+	"allowed_images", "allowed_pull_policies", "allowed_services", "container_lifecycle",
+	"helper_image_flavor", "pod_spec", "print_pod_warning_events", "pull_policy",
 	"resource_availability_check_max_attempts",
-	"service_account", "service_account_overwrite_allowed",
-	"service_cpu_limit_overwrite_max_allowed", "service_cpu_request_overwrite_max_allowed",
-	"service_ephemeral_storage_limit", "service_ephemeral_storage_limit_overwrite_max_allowed",
-	"service_ephemeral_storage_request", "service_ephemeral_storage_request_overwrite_max_allowed",
-	"service_memory_limit_overwrite_max_allowed", "service_memory_request_overwrite_max_allowed",
 )
 
 func setOf(keys ...string) map[string]bool {

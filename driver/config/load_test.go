@@ -100,6 +100,37 @@ build_container_security_context = { run_as_user = 65534, run_as_group = 65534, 
 helper_container_security_context = { run_as_user = 1000, run_as_non_root = true }
 service_container_security_context = { run_as_user = 1000, capabilities = { drop = ["ALL"] }, selinux_type = "container_t" }
 init_permissions_container_security_context = { run_as_user = 1000 }
+cpu_request_overwrite_max_allowed = "4"
+cpu_limit_overwrite_max_allowed = "4"
+memory_request_overwrite_max_allowed = "8Gi"
+memory_limit_overwrite_max_allowed = "8Gi"
+ephemeral_storage_request = "1Gi"
+ephemeral_storage_request_overwrite_max_allowed = "20Gi"
+ephemeral_storage_limit = "1Gi"
+ephemeral_storage_limit_overwrite_max_allowed = "20Gi"
+helper_cpu_request_overwrite_max_allowed = "4"
+helper_cpu_limit_overwrite_max_allowed = "4"
+helper_memory_request_overwrite_max_allowed = "8Gi"
+helper_memory_limit_overwrite_max_allowed = "8Gi"
+helper_ephemeral_storage_request = "1Gi"
+helper_ephemeral_storage_request_overwrite_max_allowed = "20Gi"
+helper_ephemeral_storage_limit = "1Gi"
+helper_ephemeral_storage_limit_overwrite_max_allowed = "20Gi"
+service_cpu_request_overwrite_max_allowed = "4"
+service_cpu_limit_overwrite_max_allowed = "4"
+service_memory_request_overwrite_max_allowed = "8Gi"
+service_memory_limit_overwrite_max_allowed = "8Gi"
+service_ephemeral_storage_request = "1Gi"
+service_ephemeral_storage_request_overwrite_max_allowed = "20Gi"
+service_ephemeral_storage_limit = "1Gi"
+service_ephemeral_storage_limit_overwrite_max_allowed = "20Gi"
+namespace_overwrite_allowed = "ci-.*"
+service_account = "ci-runner"
+service_account_overwrite_allowed = "ci-.*"
+bearer_token_overwrite_allowed = true
+pod_labels_overwrite_allowed = "team=.*"
+pod_annotations_overwrite_allowed = ".*"
+image_pull_secrets = ["registry-cred", "mirror-cred"]
 volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }] }
 `
 
@@ -138,18 +169,51 @@ func fullKubernetes() Config {
 		HelperImage: "registry.example.com/gitlab-runner-helper:v18",
 		Privileged:  &yes,
 		Resources: Resources{
-			CPULimit:             "2",
-			CPURequest:           "500m",
-			MemoryLimit:          "4Gi",
-			MemoryRequest:        "1Gi",
-			HelperCPULimit:       "1",
-			HelperCPURequest:     "100m",
-			HelperMemoryLimit:    "512Mi",
-			HelperMemoryRequest:  "128Mi",
-			ServiceCPULimit:      "1500m",
-			ServiceCPURequest:    "250m",
-			ServiceMemoryLimit:   "2Gi",
-			ServiceMemoryRequest: "256Mi",
+			CPULimit:                          "2",
+			CPURequest:                        "500m",
+			MemoryLimit:                       "4Gi",
+			MemoryRequest:                     "1Gi",
+			HelperCPULimit:                    "1",
+			HelperCPURequest:                  "100m",
+			HelperMemoryLimit:                 "512Mi",
+			HelperMemoryRequest:               "128Mi",
+			ServiceCPULimit:                   "1500m",
+			ServiceCPURequest:                 "250m",
+			ServiceMemoryLimit:                "2Gi",
+			ServiceMemoryRequest:              "256Mi",
+			CPURequestMax:                     "4",
+			CPULimitMax:                       "4",
+			MemoryRequestMax:                  "8Gi",
+			MemoryLimitMax:                    "8Gi",
+			EphemeralStorageRequest:           "1Gi",
+			EphemeralStorageRequestMax:        "20Gi",
+			EphemeralStorageLimit:             "1Gi",
+			EphemeralStorageLimitMax:          "20Gi",
+			HelperCPURequestMax:               "4",
+			HelperCPULimitMax:                 "4",
+			HelperMemoryRequestMax:            "8Gi",
+			HelperMemoryLimitMax:              "8Gi",
+			HelperEphemeralStorageRequest:     "1Gi",
+			HelperEphemeralStorageRequestMax:  "20Gi",
+			HelperEphemeralStorageLimit:       "1Gi",
+			HelperEphemeralStorageLimitMax:    "20Gi",
+			ServiceCPURequestMax:              "4",
+			ServiceCPULimitMax:                "4",
+			ServiceMemoryRequestMax:           "8Gi",
+			ServiceMemoryLimitMax:             "8Gi",
+			ServiceEphemeralStorageRequest:    "1Gi",
+			ServiceEphemeralStorageRequestMax: "20Gi",
+			ServiceEphemeralStorageLimit:      "1Gi",
+			ServiceEphemeralStorageLimitMax:   "20Gi",
+		},
+		Overwrites: Overwrites{
+			NamespaceOverwriteAllowed:      "ci-.*",
+			ServiceAccount:                 "ci-runner",
+			ServiceAccountOverwriteAllowed: "ci-.*",
+			BearerTokenOverwriteAllowed:    true,
+			PodLabelsOverwriteAllowed:      "team=.*",
+			PodAnnotationsOverwriteAllowed: ".*",
+			ImagePullSecrets:               []string{"registry-cred", "mirror-cred"},
 		},
 		PollTimeout:             600,
 		PollInterval:            5,

@@ -7,7 +7,6 @@ import (
 	"path"
 	"sort"
 
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -37,12 +36,11 @@ func (c *Config) Validate() error {
 	for _, msg := range validation.IsDNS1123Label(c.Namespace) {
 		add("namespace", "%q is not a valid namespace: %s", c.Namespace, msg)
 	}
-	for key, value := range c.Resources.byKey() {
-		if value == "" {
-			continue
-		}
-		if _, err := resource.ParseQuantity(value); err != nil || !startsWithDigit(value) {
-			add(key, "%q is not a Kubernetes quantity (examples: 500m, 2, 1Gi)", value)
+	for _, r := range c.Resources.Settings() {
+		for key, value := range map[string]string{r.Key: *r.Value, r.Key + "_overwrite_max_allowed": *r.Max} {
+			if _, err := ParseQuantity(value); value != "" && err != nil {
+				add(key, "%v", err)
+			}
 		}
 	}
 	if c.PollTimeout < 0 {
@@ -60,6 +58,7 @@ func (c *Config) Validate() error {
 	c.Pod.validate(add)
 	c.Security.validate(add)
 	c.Volumes.validate(add)
+	c.Overwrites.validate(add)
 	for i, svc := range c.Services {
 		if svc.Name == "" {
 			add(fmt.Sprintf("services[%d].name", i), "required")
@@ -68,26 +67,8 @@ func (c *Config) Validate() error {
 	return errors.Join(sortErrors(errs)...)
 }
 
-// byKey maps every resource key to its value, for validation and docs.
-func (r Resources) byKey() map[string]string {
-	return map[string]string{
-		"cpu_limit": r.CPULimit, "cpu_request": r.CPURequest,
-		"memory_limit": r.MemoryLimit, "memory_request": r.MemoryRequest,
-		"helper_cpu_limit": r.HelperCPULimit, "helper_cpu_request": r.HelperCPURequest,
-		"helper_memory_limit": r.HelperMemoryLimit, "helper_memory_request": r.HelperMemoryRequest,
-		"service_cpu_limit": r.ServiceCPULimit, "service_cpu_request": r.ServiceCPURequest,
-		"service_memory_limit": r.ServiceMemoryLimit, "service_memory_request": r.ServiceMemoryRequest,
-	}
-}
-
 // sortErrors orders errors by message so that reports are stable.
 func sortErrors(errs []error) []error {
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 	return errs
-}
-
-// startsWithDigit rejects "+", "-" and signed values, which ParseQuantity
-// accepts but no resource setting means.
-func startsWithDigit(s string) bool {
-	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '.')
 }

@@ -1,0 +1,238 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Overwrites are the operator's gates for the job's KUBERNETES_*
+// overwrite variables. Each regular expression must match the whole value
+// (GitLab Runner matches anywhere in it: there "ci-.*" also admits
+// "x-ci-y"); an empty one turns the overwrite off.
+type Overwrites struct {
+	NamespaceOverwriteAllowed      string   `toml:"namespace_overwrite_allowed" envconfig:"K8SDRV_NAMESPACE_OVERWRITE_ALLOWED"`
+	ServiceAccount                 string   `toml:"service_account" envconfig:"K8SDRV_SERVICE_ACCOUNT"`
+	ServiceAccountOverwriteAllowed string   `toml:"service_account_overwrite_allowed" envconfig:"K8SDRV_SERVICE_ACCOUNT_OVERWRITE_ALLOWED"`
+	BearerTokenOverwriteAllowed    bool     `toml:"bearer_token_overwrite_allowed" envconfig:"K8SDRV_BEARER_TOKEN_OVERWRITE_ALLOWED"`
+	PodLabelsOverwriteAllowed      string   `toml:"pod_labels_overwrite_allowed" envconfig:"K8SDRV_POD_LABELS_OVERWRITE_ALLOWED"`
+	PodAnnotationsOverwriteAllowed string   `toml:"pod_annotations_overwrite_allowed" envconfig:"K8SDRV_POD_ANNOTATIONS_OVERWRITE_ALLOWED"`
+	ImagePullSecrets               []string `toml:"image_pull_secrets" ignored:"true"`
+}
+
+// fullMatch compiles an overwrite gate so that it must match a whole value.
+func fullMatch(expr string) (*regexp.Regexp, error) {
+	return regexp.Compile(`^(?:` + expr + `)$`)
+}
+
+func (o *Overwrites) validate(add func(key, format string, args ...any)) {
+	for key, expr := range map[string]string{
+		"namespace_overwrite_allowed":       o.NamespaceOverwriteAllowed,
+		"service_account_overwrite_allowed": o.ServiceAccountOverwriteAllowed,
+		"pod_labels_overwrite_allowed":      o.PodLabelsOverwriteAllowed,
+		"pod_annotations_overwrite_allowed": o.PodAnnotationsOverwriteAllowed,
+	} {
+		if expr == "" {
+			continue
+		}
+		if _, err := fullMatch(expr); err != nil {
+			hint := ""
+			if expr == "*" {
+				hint = ` (to allow any value, write ".*")`
+			}
+			add(key, "%q is not a regular expression: %v%s", expr, err, hint)
+		}
+	}
+	if o.ServiceAccount != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(o.ServiceAccount) {
+			add("service_account", "%q is not a valid service account name: %s", o.ServiceAccount, msg)
+		}
+	}
+	for i, s := range o.ImagePullSecrets {
+		for _, msg := range validation.IsDNS1123Subdomain(s) {
+			add(fmt.Sprintf("image_pull_secrets[%d]", i), "%q is not a valid secret name: %s", s, msg)
+		}
+	}
+}
+
+// JobError is a job's overwrite variable that the operator's settings
+// refuse; the job fails before anything is created.
+type JobError struct{ msg string }
+
+func (e *JobError) Error() string { return e.msg }
+
+func jobErrorf(format string, args ...any) error { return &JobError{fmt.Sprintf(format, args...)} }
+
+// ForJob returns the configuration of one job: c with the job's overwrite
+// variables (vars, the CUSTOM_ENV_ variables without prefix) applied where
+// the operator's gates allow them. driverEnv reads k8sdrv's own
+// environment, where KUBERNETES_SERVICE_ACCOUNT_OVERWRITE_ALLOWED may
+// gate the service account as in GitLab Runner. Notes (ignored variables)
+// are added to Warnings.
+func (c *Config) ForJob(vars map[string]string, driverEnv func(string) string) (*Config, error) {
+	out := c.clone()
+	steps := []func(map[string]string, func(string) string) error{
+		out.overwriteNamespace, out.overwriteServiceAccount, out.overwriteBearerToken,
+		out.overwriteResources, out.overwriteLabels, out.overwriteAnnotations,
+	}
+	for _, step := range steps {
+		if err := step(vars, driverEnv); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// clone copies c deeply enough that ForJob never changes c.
+func (c *Config) clone() *Config {
+	out := *c
+	out.Warnings = append([]string(nil), c.Warnings...)
+	out.PodLabels = copyMap(c.PodLabels)
+	out.PodAnnotations = copyMap(c.PodAnnotations)
+	return &out
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// gate applies one regex-gated overwrite: it returns the value to use and
+// whether the job's variable was applied.
+func (c *Config) gate(variable, value, key, expr string) (bool, error) {
+	if value == "" {
+		return false, nil
+	}
+	if expr == "" {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s is ignored: %s is not set", variable, key))
+		return false, nil
+	}
+	re, err := fullMatch(expr)
+	if err != nil {
+		return false, err // Validate has already reported it
+	}
+	if !re.MatchString(value) {
+		return false, jobErrorf("%s=%q is not allowed: it must match %s %q (the whole value)", variable, value, key, expr)
+	}
+	return true, nil
+}
+
+func (c *Config) overwriteNamespace(vars map[string]string, _ func(string) string) error {
+	v := vars["KUBERNETES_NAMESPACE_OVERWRITE"]
+	ok, err := c.gate("KUBERNETES_NAMESPACE_OVERWRITE", v, "namespace_overwrite_allowed", c.NamespaceOverwriteAllowed)
+	if ok {
+		if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
+			return jobErrorf("KUBERNETES_NAMESPACE_OVERWRITE=%q is not a valid namespace: %s", v, msgs[0])
+		}
+		c.Namespace = v
+	}
+	return err
+}
+
+func (c *Config) overwriteServiceAccount(vars map[string]string, driverEnv func(string) string) error {
+	expr := c.ServiceAccountOverwriteAllowed
+	if expr == "" && driverEnv != nil {
+		expr = driverEnv("KUBERNETES_SERVICE_ACCOUNT_OVERWRITE_ALLOWED")
+	}
+	v := vars["KUBERNETES_SERVICE_ACCOUNT_OVERWRITE"]
+	ok, err := c.gate("KUBERNETES_SERVICE_ACCOUNT_OVERWRITE", v, "service_account_overwrite_allowed", expr)
+	if ok {
+		c.ServiceAccount = v
+	}
+	return err
+}
+
+func (c *Config) overwriteBearerToken(vars map[string]string, _ func(string) string) error {
+	v := vars["KUBERNETES_BEARER_TOKEN"]
+	switch {
+	case v == "":
+	case !c.BearerTokenOverwriteAllowed:
+		c.Warnings = append(c.Warnings, "KUBERNETES_BEARER_TOKEN is ignored: bearer_token_overwrite_allowed is not set")
+	case c.Host == "":
+		return jobErrorf("KUBERNETES_BEARER_TOKEN needs host in the k8sdrv configuration: a token without an API server address is not used")
+	default:
+		c.BearerToken = v
+	}
+	return nil
+}
+
+func (c *Config) overwriteResources(vars map[string]string, _ func(string) string) error {
+	for _, r := range c.Resources.Settings() {
+		v := vars[r.Variable]
+		if v == "" {
+			continue
+		}
+		if *r.Max == "" {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s is ignored: %s_overwrite_max_allowed is not set", r.Variable, r.Key))
+			continue
+		}
+		q, err := ParseQuantity(v)
+		if err != nil {
+			return jobErrorf("%s: %v", r.Variable, err)
+		}
+		if max, _ := ParseQuantity(*r.Max); q.Cmp(max) > 0 {
+			return jobErrorf("%s=%s is above %s_overwrite_max_allowed (%s)", r.Variable, v, r.Key, *r.Max)
+		}
+		*r.Value = v
+	}
+	return nil
+}
+
+func (c *Config) overwriteLabels(vars map[string]string, _ func(string) string) error {
+	labels, err := c.keyValues(vars, "KUBERNETES_POD_LABELS_", "pod_labels_overwrite_allowed", c.PodLabelsOverwriteAllowed)
+	for k, v := range labels {
+		if c.PodLabels == nil {
+			c.PodLabels = map[string]string{}
+		}
+		c.PodLabels[k] = v
+	}
+	return err
+}
+
+func (c *Config) overwriteAnnotations(vars map[string]string, _ func(string) string) error {
+	annotations, err := c.keyValues(vars, "KUBERNETES_POD_ANNOTATIONS_", "pod_annotations_overwrite_allowed", c.PodAnnotationsOverwriteAllowed)
+	for k, v := range annotations {
+		if c.PodAnnotations == nil {
+			c.PodAnnotations = map[string]string{}
+		}
+		c.PodAnnotations[k] = v
+	}
+	return err
+}
+
+// keyValues reads the "KEY=VALUE" variables with prefix (in name order),
+// each gated as a whole by expr.
+func (c *Config) keyValues(vars map[string]string, prefix, key, expr string) (map[string]string, error) {
+	var names []string
+	for name := range vars {
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	out := map[string]string{}
+	for _, name := range names {
+		ok, err := c.gate(name, vars[name], key, expr)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		k, v, found := strings.Cut(vars[name], "=")
+		if !found || k == "" {
+			return nil, jobErrorf("%s=%q: want KEY=VALUE", name, vars[name])
+		}
+		out[k] = v
+	}
+	return out, nil
+}

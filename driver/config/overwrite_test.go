@@ -1,0 +1,162 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+func gated() *Config {
+	c := &Config{Namespace: "gitlab", Host: "https://10.0.0.1:6443", BearerToken: "operator-token"}
+	c.NamespaceOverwriteAllowed = "ci-.*"
+	c.ServiceAccountOverwriteAllowed = "ci-sa-[0-9]+"
+	c.BearerTokenOverwriteAllowed = true
+	c.PodLabelsOverwriteAllowed = "team=[a-z]+"
+	c.PodAnnotationsOverwriteAllowed = "example.com/.*"
+	return c
+}
+
+func TestForJobOverwrites(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	for _, tc := range []struct {
+		name    string
+		config  func(*Config)
+		vars    map[string]string
+		env     func(string) string
+		check   func(t *testing.T, c *Config)
+		wantErr string
+		warning string
+	}{
+		{name: "namespace allowed", vars: map[string]string{"KUBERNETES_NAMESPACE_OVERWRITE": "ci-team1"},
+			check: func(t *testing.T, c *Config) { assert.Equal(t, c.Namespace, "ci-team1") }},
+		{name: "namespace must match whole value", vars: map[string]string{"KUBERNETES_NAMESPACE_OVERWRITE": "x-ci-y"},
+			wantErr: `KUBERNETES_NAMESPACE_OVERWRITE="x-ci-y" is not allowed: it must match namespace_overwrite_allowed "ci-.*" (the whole value)`},
+		{name: "namespace overwrite off", config: func(c *Config) { c.NamespaceOverwriteAllowed = "" },
+			vars:    map[string]string{"KUBERNETES_NAMESPACE_OVERWRITE": "ci-team1"},
+			check:   func(t *testing.T, c *Config) { assert.Equal(t, c.Namespace, "gitlab") },
+			warning: "KUBERNETES_NAMESPACE_OVERWRITE is ignored: namespace_overwrite_allowed is not set"},
+		{name: "namespace malformed", config: func(c *Config) { c.NamespaceOverwriteAllowed = ".*" },
+			vars: map[string]string{"KUBERNETES_NAMESPACE_OVERWRITE": "CI_Team"}, wantErr: `KUBERNETES_NAMESPACE_OVERWRITE="CI_Team" is not a valid namespace`},
+		{name: "service account allowed", vars: map[string]string{"KUBERNETES_SERVICE_ACCOUNT_OVERWRITE": "ci-sa-7"},
+			check: func(t *testing.T, c *Config) { assert.Equal(t, c.ServiceAccount, "ci-sa-7") }},
+		{name: "service account denied", vars: map[string]string{"KUBERNETES_SERVICE_ACCOUNT_OVERWRITE": "admin"},
+			wantErr: `KUBERNETES_SERVICE_ACCOUNT_OVERWRITE="admin" is not allowed`},
+		{name: "service account gated by the driver's environment",
+			config: func(c *Config) { c.ServiceAccountOverwriteAllowed = "" },
+			env: func(name string) string {
+				if name == "KUBERNETES_SERVICE_ACCOUNT_OVERWRITE_ALLOWED" {
+					return "builder"
+				}
+				return ""
+			},
+			vars:  map[string]string{"KUBERNETES_SERVICE_ACCOUNT_OVERWRITE": "builder"},
+			check: func(t *testing.T, c *Config) { assert.Equal(t, c.ServiceAccount, "builder") }},
+		{name: "the job cannot gate its own service account",
+			config: func(c *Config) { c.ServiceAccountOverwriteAllowed = "" },
+			vars:   map[string]string{"KUBERNETES_SERVICE_ACCOUNT_OVERWRITE": "admin", "KUBERNETES_SERVICE_ACCOUNT_OVERWRITE_ALLOWED": ".*"},
+			check:  func(t *testing.T, c *Config) { assert.Equal(t, c.ServiceAccount, "") }},
+		{name: "bearer token allowed", vars: map[string]string{"KUBERNETES_BEARER_TOKEN": "job-token"},
+			check: func(t *testing.T, c *Config) { assert.Equal(t, c.BearerToken, "job-token") }},
+		{name: "bearer token off", config: func(c *Config) { c.BearerTokenOverwriteAllowed = false },
+			vars:  map[string]string{"KUBERNETES_BEARER_TOKEN": "job-token"},
+			check: func(t *testing.T, c *Config) { assert.Equal(t, c.BearerToken, "operator-token") }},
+		{name: "bearer token needs host", config: func(c *Config) { c.Host = "" },
+			vars: map[string]string{"KUBERNETES_BEARER_TOKEN": "job-token"}, wantErr: "KUBERNETES_BEARER_TOKEN needs host"},
+		{name: "labels allowed", vars: map[string]string{"KUBERNETES_POD_LABELS_1": "team=ml", "KUBERNETES_POD_LABELS_2": "team=ops"},
+			check: func(t *testing.T, c *Config) { assert.DeepEqual(t, c.PodLabels, map[string]string{"team": "ops"}) }},
+		{name: "labels denied", vars: map[string]string{"KUBERNETES_POD_LABELS_1": "owner=me"},
+			wantErr: `KUBERNETES_POD_LABELS_1="owner=me" is not allowed`},
+		{name: "labels malformed", config: func(c *Config) { c.PodLabelsOverwriteAllowed = ".*" },
+			vars: map[string]string{"KUBERNETES_POD_LABELS_X": "no-equals"}, wantErr: `KUBERNETES_POD_LABELS_X="no-equals": want KEY=VALUE`},
+		{name: "annotations allowed", vars: map[string]string{"KUBERNETES_POD_ANNOTATIONS_1": "example.com/owner=ci"},
+			check: func(t *testing.T, c *Config) {
+				assert.DeepEqual(t, c.PodAnnotations, map[string]string{"example.com/owner": "ci"})
+			}},
+		{name: "annotations denied", vars: map[string]string{"KUBERNETES_POD_ANNOTATIONS_1": "job.runner.gitlab.com/id=1"},
+			wantErr: `KUBERNETES_POD_ANNOTATIONS_1="job.runner.gitlab.com/id=1" is not allowed`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := gated()
+			if tc.config != nil {
+				tc.config(c)
+			}
+			env := tc.env
+			if env == nil {
+				env = noEnv
+			}
+			before := *c
+			got, err := c.ForJob(tc.vars, env)
+			if tc.wantErr != "" {
+				assert.ErrorContains(t, err, tc.wantErr)
+				var jobErr *JobError
+				assert.Assert(t, errors.As(err, &jobErr))
+				return
+			}
+			assert.NilError(t, err)
+			tc.check(t, got)
+			if tc.warning != "" {
+				assert.Check(t, is.Contains(strings.Join(got.Warnings, "\n"), tc.warning))
+			}
+			assert.Equal(t, c.Namespace, before.Namespace, "ForJob changed the operator's config")
+		})
+	}
+}
+
+// TestForJobResourceOverwrites covers every KUBERNETES_*_{REQUEST,LIMIT}
+// variable: used below its maximum, refused above it or malformed, and
+// ignored without a maximum.
+func TestForJobResourceOverwrites(t *testing.T) {
+	c := &Config{}
+	settings := c.Resources.Settings()
+	assert.Equal(t, len(settings), 18)
+	for _, s := range settings {
+		t.Run(s.Variable, func(t *testing.T) {
+			c := &Config{}
+			var set ResourceSetting
+			for _, x := range c.Resources.Settings() {
+				if x.Key == s.Key {
+					set = x
+				}
+			}
+			*set.Value = "1"
+			// No maximum: ignored with a warning.
+			got, err := c.ForJob(map[string]string{s.Variable: "2"}, nil)
+			assert.NilError(t, err)
+			assert.Equal(t, *findSetting(got, s.Key).Value, "1")
+			assert.Check(t, is.Contains(strings.Join(got.Warnings, "\n"), s.Variable+" is ignored"))
+
+			*set.Max = "3"
+			got, err = c.ForJob(map[string]string{s.Variable: "2500m"}, nil)
+			assert.NilError(t, err)
+			assert.Equal(t, *findSetting(got, s.Key).Value, "2500m")
+			assert.Equal(t, *findSetting(c, s.Key).Value, "1", "the operator's config is unchanged")
+
+			_, err = c.ForJob(map[string]string{s.Variable: "4"}, nil)
+			assert.Error(t, err, s.Variable+"=4 is above "+s.Key+"_overwrite_max_allowed (3)")
+
+			_, err = c.ForJob(map[string]string{s.Variable: "lots"}, nil)
+			assert.ErrorContains(t, err, s.Variable+`: "lots" is not a Kubernetes quantity`)
+		})
+	}
+}
+
+func findSetting(c *Config, key string) ResourceSetting {
+	for _, s := range c.Resources.Settings() {
+		if s.Key == key {
+			return s
+		}
+	}
+	panic("no setting " + key)
+}
+
+func TestLoadRejectsBadOverwriteGates(t *testing.T) {
+	clearEnv(t)
+	path := writeConfig(t, "pod_annotations_overwrite_allowed = \"*\"\nnamespace_overwrite_allowed = \"ci-(\"\n")
+	_, err := Load(path)
+	assert.ErrorContains(t, err, `namespace_overwrite_allowed: "ci-(" is not a regular expression`)
+	assert.ErrorContains(t, err, `pod_annotations_overwrite_allowed: "*" is not a regular expression`)
+	assert.ErrorContains(t, err, `(to allow any value, write ".*")`)
+}

@@ -1,0 +1,60 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestIntegrationNamespaceOverwrite: an allowed KUBERNETES_NAMESPACE_OVERWRITE
+// puts the pod in that namespace, and every stage and cleanup follow it.
+func TestIntegrationNamespaceOverwrite(t *testing.T) {
+	ensureNamespace(t, "ci-team1")
+	j := newJob(t, jobOptions{config: `namespace_overwrite_allowed = "ci-.*"`})
+	j.env["CUSTOM_ENV_KUBERNETES_NAMESPACE_OVERWRITE"] = "ci-team1"
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 0, r.stderr)
+	pods := j.pods()
+	assert.Equal(t, len(pods), 1)
+	assert.Assert(t, strings.HasPrefix(pods[0], "ci-team1/"), pods[0])
+	out := j.run("build_script", "echo in the overwritten namespace\n")
+	assert.Equal(t, out.code, 0, out.stderr)
+	assert.Equal(t, out.stdout, "in the overwritten namespace\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestIntegrationDeniedOverwrite: a refused overwrite fails the job (as a
+// build failure: retrying cannot help) before anything is created.
+func TestIntegrationDeniedOverwrite(t *testing.T) {
+	for name, tc := range map[string]struct {
+		config, variable, value, want string
+	}{
+		"namespace":  {`namespace_overwrite_allowed = "ci-.*"`, "KUBERNETES_NAMESPACE_OVERWRITE", "kube-system", `KUBERNETES_NAMESPACE_OVERWRITE="kube-system" is not allowed`},
+		"cpu limit":  {`cpu_limit_overwrite_max_allowed = "2"`, "KUBERNETES_CPU_LIMIT", "16", "KUBERNETES_CPU_LIMIT=16 is above cpu_limit_overwrite_max_allowed (2)"},
+		"pod labels": {`pod_labels_overwrite_allowed = "team=.*"`, "KUBERNETES_POD_LABELS_1", "k8sdrv.io/job-id=1", `KUBERNETES_POD_LABELS_1="k8sdrv.io/job-id=1" is not allowed`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			j := newJob(t, jobOptions{config: tc.config})
+			j.env["CUSTOM_ENV_"+tc.variable] = tc.value
+			r := j.call("prepare")
+			assert.Equal(t, r.code, 1, r.stderr)
+			assert.Check(t, is.Contains(r.stderr, tc.want))
+			assert.DeepEqual(t, j.pods(), []string(nil))
+			assert.Equal(t, j.call("cleanup").code, 0)
+		})
+	}
+}
+
+func ensureNamespace(t *testing.T, name string) {
+	skipShort(t)
+	_, err := kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		assert.NilError(t, err)
+	}
+}
