@@ -28,6 +28,7 @@ var jobEnviron = map[string]string{
 	"CI_COMMIT_BEFORE_SHA":  "0000000000000000000000000000000000000000",
 	"CI_COMMIT_REF_NAME":    "main",
 	"CI_JOB_NAME":           "test: [unit]",
+	"CI_JOB_TIMEOUT":        "3600",
 }
 
 // TestBuild compares the pod of each testdata/<case>.toml (with the job of

@@ -30,6 +30,7 @@ func applyPodSettings(pod *corev1.Pod, cfg *config.Config, j *job.Job) {
 		spec.HostAliases = append(spec.HostAliases, corev1.HostAlias{IP: h.IP, Hostnames: h.Hostnames})
 	}
 	spec.TerminationGracePeriodSeconds = p.PodTerminationGracePeriodSeconds
+	spec.ActiveDeadlineSeconds = j.ActiveDeadline()
 	spec.ServiceAccountName = cfg.ServiceAccount
 	for _, name := range cfg.ImagePullSecrets {
 		spec.ImagePullSecrets = append(spec.ImagePullSecrets, corev1.LocalObjectReference{Name: name})

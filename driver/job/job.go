@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -32,6 +33,22 @@ type Job struct {
 	Variables map[string]string
 	// Masked lists the values of masked variables, to scrub from messages.
 	Masked []string
+	// Timeout is the job's timeout in seconds (0: unknown).
+	Timeout int64
+}
+
+// ActiveDeadline returns the pod's activeDeadlineSeconds: the job timeout
+// plus one second, unless the job turns FF_USE_POD_ACTIVE_DEADLINE_SECONDS
+// off (it is on by default, as in GitLab Runner) or has no timeout.
+func (j *Job) ActiveDeadline() *int64 {
+	if j.Timeout <= 0 {
+		return nil
+	}
+	if on, err := strconv.ParseBool(j.Variables["FF_USE_POD_ACTIVE_DEADLINE_SECONDS"]); err == nil && !on {
+		return nil
+	}
+	d := j.Timeout + 1
+	return &d
 }
 
 // Image is the job's `image:` as the job response carries it.
@@ -64,9 +81,12 @@ type Variable struct {
 
 // response is the subset of the job response JSON that k8sdrv reads.
 type response struct {
-	Image     *Image     `json:"image"`
-	Services  []Service  `json:"services"`
-	Variables []Variable `json:"variables"`
+	Image      *Image     `json:"image"`
+	Services   []Service  `json:"services"`
+	Variables  []Variable `json:"variables"`
+	RunnerInfo struct {
+		Timeout int64 `json:"timeout"`
+	} `json:"runner_info"`
 }
 
 // EnvPrefix marks the job variables gitlab-runner passes to the driver.
@@ -93,6 +113,7 @@ func Load(environ []string, responseFile string) (*Job, error) {
 		CommitRef:        vars["CI_COMMIT_REF_NAME"],
 		Variables:        vars,
 	}
+	j.Timeout, _ = strconv.ParseInt(vars["CI_JOB_TIMEOUT"], 10, 64)
 	if responseFile == "" {
 		return j, j.fromEnv()
 	}
@@ -112,6 +133,9 @@ func (j *Job) fromResponse(path string) error {
 		j.Image = *resp.Image
 	}
 	j.Services = resp.Services
+	if resp.RunnerInfo.Timeout > 0 {
+		j.Timeout = resp.RunnerInfo.Timeout
+	}
 	for _, v := range resp.Variables {
 		if v.Masked && v.Value != "" {
 			j.Masked = append(j.Masked, v.Value)

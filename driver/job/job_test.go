@@ -238,3 +238,25 @@ func TestScrubMasksTheLongestSecretFirst(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, j.Scrub("x abcdef y abc"), "x [MASKED] y [MASKED]")
 }
+
+func TestActiveDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		want    int64 // 0: none
+	}{
+		{"timeout plus one second", []string{"CUSTOM_ENV_CI_JOB_TIMEOUT=3600"}, 3601},
+		{"flag on", []string{"CUSTOM_ENV_CI_JOB_TIMEOUT=60", "CUSTOM_ENV_FF_USE_POD_ACTIVE_DEADLINE_SECONDS=true"}, 61},
+		{"flag off", []string{"CUSTOM_ENV_CI_JOB_TIMEOUT=60", "CUSTOM_ENV_FF_USE_POD_ACTIVE_DEADLINE_SECONDS=false"}, 0},
+		{"no timeout", nil, 0},
+	} {
+		j, err := Load(tc.environ, "")
+		assert.NilError(t, err)
+		got := j.ActiveDeadline()
+		if tc.want == 0 {
+			assert.Assert(t, got == nil, tc.name)
+			continue
+		}
+		assert.Equal(t, *got, tc.want, tc.name)
+	}
+}
