@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,22 +14,23 @@ import (
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
-// buildPod reads the job and builds its pod; it touches no cluster.
-func (d *Driver) buildPod() (*corev1.Pod, *config.Config, error) {
+// buildPod reads the job and builds its pod's first attempt; it touches
+// no cluster.
+func (d *Driver) buildPod() (*corev1.Pod, error) {
 	cfg, j, err := d.forJob()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	pod, err := podbuilder.Build(cfg, j)
 	if err != nil {
-		return nil, nil, fmt.Errorf("build pod: %w", err)
+		return nil, fmt.Errorf("build pod: %w", err)
 	}
-	return pod, cfg, nil
+	return pod, nil
 }
 
 // DryRun prints the job's pod as YAML and contacts no cluster.
 func (d *Driver) DryRun() error {
-	pod, _, err := d.buildPod()
+	pod, err := d.buildPod()
 	if err != nil {
 		return err
 	}
@@ -42,35 +44,53 @@ func (d *Driver) DryRun() error {
 
 // Prepare creates the job's pod, records it in $TMPDIR and waits, with a
 // watch bounded by poll_timeout, until all its containers run. A pod that
-// cannot start is deleted before Prepare returns.
+// cannot start is deleted before Prepare returns; one whose image pull
+// failed is created again with the next pull policy, while there is one.
 func (d *Driver) Prepare(ctx context.Context) error {
 	if d.Env.TmpDir == "" {
 		return fmt.Errorf("TMPDIR is not set: prepare keeps the job's state there")
 	}
-	pod, cfg, err := d.buildPod()
+	cfg, j, err := d.forJob()
 	if err != nil {
 		return err
 	}
 	for _, w := range cfg.Warnings {
 		d.Log.Warn().Msg(w)
 	}
+	attempts := podbuilder.PullAttempts(cfg, j)
+	for attempt := 0; ; attempt++ {
+		pod, err := podbuilder.BuildAttempt(cfg, j, attempt)
+		if err != nil {
+			return fmt.Errorf("build pod: %w", err)
+		}
+		err = d.start(ctx, cfg, pod)
+		var pull *pullError
+		if err == nil || !errors.As(err, &pull) || attempt+1 >= attempts {
+			return err
+		}
+		fmt.Fprintf(d.Stderr, "%v; trying the next pull policy\n", err)
+	}
+}
+
+// start creates one pod, records it, and waits until it runs; a pod that
+// cannot start is deleted.
+func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod) error {
 	cluster, err := d.clusterAccess()
 	if err != nil {
 		return err
 	}
-	pods := cluster.Pods(pod.Namespace)
 	// kubeAPI: pods, create
-	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	created, err := cluster.Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("create pod in namespace %s: %w%s", pod.Namespace, err, hint(err))
 	}
-	state := &State{Namespace: created.Namespace, Pod: created.Name, UID: string(created.UID), DriverDir: d.Config.DriverDir}
+	state := &State{Namespace: created.Namespace, Pod: created.Name, UID: string(created.UID), DriverDir: cfg.DriverDir}
 	if err := saveState(d.Env.TmpDir, state); err != nil {
 		d.deletePod(state)
 		return err
 	}
 	fmt.Fprintf(d.Stderr, "Created pod %s/%s\n", created.Namespace, created.Name)
-	timeout := time.Duration(d.Config.PollTimeout) * time.Second
+	timeout := time.Duration(cfg.PollTimeout) * time.Second
 	if err := d.waitRunning(ctx, cluster, created, timeout); err != nil {
 		d.deletePod(state)
 		return err

@@ -25,6 +25,14 @@ var failFastReasons = map[string]bool{
 	"CreateContainerError":       true,
 }
 
+// pullReasons are the failures another pull policy may cure.
+var pullReasons = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "ErrImageNeverPull": true}
+
+// pullError is a container whose image could not be pulled.
+type pullError struct{ error }
+
+func (e *pullError) Unwrap() error { return e.error }
+
 // podReady reports whether every container of the pod runs; a non-nil
 // error means the pod can never get there.
 func podReady(pod *corev1.Pod) (bool, error) {
@@ -43,7 +51,11 @@ func podReady(pod *corev1.Pod) (bool, error) {
 			running++
 		case cs.State.Waiting != nil && failFastReasons[cs.State.Waiting.Reason]:
 			w := cs.State.Waiting
-			return false, fmt.Errorf("container %s (image %q) cannot start: %s: %s", cs.Name, images[cs.Name], w.Reason, w.Message)
+			err := fmt.Errorf("container %s (image %q) cannot start: %s: %s", cs.Name, images[cs.Name], w.Reason, w.Message)
+			if pullReasons[w.Reason] {
+				return false, &pullError{err}
+			}
+			return false, err
 		case cs.State.Terminated != nil:
 			t := cs.State.Terminated
 			return false, fmt.Errorf("container %s (image %q) exited with code %d (%s) before the job could run", cs.Name, images[cs.Name], t.ExitCode, t.Reason)

@@ -157,3 +157,29 @@ func TestIntegrationNodeSelectorMatchesNoNode(t *testing.T) {
 	assert.Assert(t, is.Contains(r.stderr, "Unschedulable: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector"))
 	assert.DeepEqual(t, j.pods(), []string(nil))
 }
+
+// TestIntegrationPullPolicyList: with pull_policy ["always", "if-not-present"]
+// a pod whose "always" pull fails is created again with if-not-present and
+// runs; when every policy fails, prepare reports the last pull error.
+func TestIntegrationPullPolicyList(t *testing.T) {
+	config := `pull_policy = ["always", "if-not-present"]`
+	// The local cluster fails images named *pull-always-fails* only with
+	// imagePullPolicy Always.
+	j := newJob(t, jobOptions{image: "registry.example.com/pull-always-fails:1", config: config})
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Assert(t, is.Contains(r.stderr, "cannot start: ErrImagePull"))
+	assert.Assert(t, is.Contains(r.stderr, "; trying the next pull policy"))
+	assert.Equal(t, strings.Count(r.stderr, "Created pod"), 2)
+	assert.Equal(t, len(j.pods()), 1)
+	out := j.run("build_script", "echo pulled on the second attempt\n")
+	assert.Equal(t, out.stdout, "pulled on the second attempt\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
+
+	j = newJob(t, jobOptions{image: "registry.example.com/doesnotexist:1", config: config})
+	r = j.call("prepare")
+	assert.Equal(t, r.code, 2, r.stderr)
+	assert.Equal(t, strings.Count(r.stderr, "Created pod"), 2)
+	assert.Assert(t, is.Contains(r.stderr, `k8sdrv: container build (image "registry.example.com/doesnotexist:1") cannot start: ErrImagePull`))
+	assert.DeepEqual(t, j.pods(), []string(nil))
+}

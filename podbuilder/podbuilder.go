@@ -40,8 +40,22 @@ const (
 	ManagedBy         = "k8sdrv"
 )
 
-// Build returns the pod for job j under configuration cfg.
+// Build returns the pod for job j under configuration cfg: its first
+// attempt (see BuildAttempt).
 func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
+	return BuildAttempt(cfg, j, 0)
+}
+
+// BuildAttempt returns the pod of the given attempt (0-based, fewer than
+// PullAttempts): the attempts differ only in their image pull policies.
+func BuildAttempt(cfg *config.Config, j *job.Job, attempt int) (*corev1.Pod, error) {
+	if err := checkImages(cfg, j); err != nil {
+		return nil, err
+	}
+	policies, err := pullPolicies(cfg, j)
+	if err != nil {
+		return nil, err
+	}
 	l := newLayout(cfg, j)
 	services, err := serviceContainers(cfg, j, l)
 	if err != nil {
@@ -70,6 +84,7 @@ func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
 			HostAliases:   aliases,
 		},
 	}
+	applyPullPolicies(pod.Spec.Containers, policies, attempt)
 	applyPodSettings(pod, cfg, j)
 	pod.Spec.SecurityContext = podSecurityContext(cfg.PodSecurityContext)
 	return pod, nil

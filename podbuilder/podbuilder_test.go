@@ -51,6 +51,7 @@ func TestBuild(t *testing.T) {
 		{name: "volumes"},
 		{name: "builds-volume"},
 		{name: "identity"},
+		{name: "pull-policies"},
 		{name: "affinity"},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{

@@ -17,7 +17,6 @@ const (
 	DefaultDriverDir               = "/k8sdrv"
 	DefaultNamespace               = "default"
 	DefaultImage                   = "alpine:latest"
-	DefaultHelperImage             = "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-latest"
 	DefaultPollTimeout             = 180
 	DefaultPollInterval            = 3
 	DefaultCleanupResourcesTimeout = 5 * time.Minute
@@ -51,6 +50,7 @@ type Config struct {
 	Pod        `envconfig:"K8SDRV_POD"`
 	Security   `envconfig:"K8SDRV_SECURITY"`
 	Overwrites `envconfig:"K8SDRV_OVERWRITES"`
+	Images     `envconfig:"K8SDRV_IMAGES"`
 
 	PollTimeout             int      `toml:"poll_timeout" envconfig:"K8SDRV_POLL_TIMEOUT"`
 	PollInterval            int      `toml:"poll_interval" envconfig:"K8SDRV_POLL_INTERVAL"`
@@ -115,7 +115,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.DriverDir, DefaultDriverDir)
 	setDefault(&c.Namespace, DefaultNamespace)
 	setDefault(&c.Image, DefaultImage)
-	setDefault(&c.HelperImage, DefaultHelperImage)
+	setDefault(&c.HelperImage, DefaultHelperImageFor(c.HelperImageFlavor, c.NodeSelector))
 	if c.PollTimeout == 0 {
 		c.PollTimeout = DefaultPollTimeout
 	}

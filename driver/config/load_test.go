@@ -41,7 +41,7 @@ func withDefaults() Config {
 		DriverDir:               DefaultDriverDir,
 		Namespace:               DefaultNamespace,
 		Image:                   DefaultImage,
-		HelperImage:             DefaultHelperImage,
+		HelperImage:             DefaultHelperImageFor("", nil),
 		PollTimeout:             DefaultPollTimeout,
 		PollInterval:            DefaultPollInterval,
 		CleanupResourcesTimeout: Duration{DefaultCleanupResourcesTimeout},
@@ -131,6 +131,11 @@ bearer_token_overwrite_allowed = true
 pod_labels_overwrite_allowed = "team=.*"
 pod_annotations_overwrite_allowed = ".*"
 image_pull_secrets = ["registry-cred", "mirror-cred"]
+pull_policy = ["always", "if-not-present"]
+allowed_pull_policies = ["always", "if-not-present"]
+allowed_images = ["registry.example.com/**"]
+allowed_services = ["postgres:*", "redis:*"]
+helper_image_flavor = "ubuntu"
 volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }] }
 `
 
@@ -258,6 +263,13 @@ func fullKubernetes() Config {
 			HelperContainerSecurityContext:          &ContainerSecurityContext{RunAsUser: &thousand, RunAsNonRoot: &yes},
 			ServiceContainerSecurityContext:         &ContainerSecurityContext{RunAsUser: &thousand, Capabilities: &Capabilities{Drop: []string{"ALL"}}, SELinuxType: "container_t"},
 			InitPermissionsContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &thousand},
+		},
+		Images: Images{
+			PullPolicy:          StringList{"always", "if-not-present"},
+			AllowedPullPolicies: []string{"always", "if-not-present"},
+			AllowedImages:       []string{"registry.example.com/**"},
+			AllowedServices:     []string{"postgres:*", "redis:*"},
+			HelperImageFlavor:   "ubuntu",
 		},
 		Volumes: Volumes{
 			HostPath:  []HostPathVolume{{Mount: Mount{Name: "docker", MountPath: "/var/run/docker.sock", ReadOnly: true}}},

@@ -236,3 +236,17 @@ func (c *Config) keyValues(vars map[string]string, prefix, key, expr string) (ma
 	}
 	return out, nil
 }
+
+// JobErrorf returns a *JobError: the job asked for something the
+// operator's settings do not allow.
+func JobErrorf(format string, args ...any) error { return jobErrorf(format, args...) }
+
+func splitComma(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

@@ -59,6 +59,7 @@ func (c *Config) Validate() error {
 	c.Security.validate(add)
 	c.Volumes.validate(add)
 	c.Overwrites.validate(add)
+	c.Images.validate(add)
 	for i, svc := range c.Services {
 		if svc.Name == "" {
 			add(fmt.Sprintf("services[%d].name", i), "required")

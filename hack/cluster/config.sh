@@ -9,11 +9,17 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-# Pods with any (init) container image containing this marker fail to "pull".
+# Pods with any (init) container image containing this marker fail to "pull";
+# images containing the second marker fail only with imagePullPolicy Always
+# (a registry that is down while the node has the image: the pull_policy
+# list ["always", "if-not-present"] then succeeds on its second attempt).
 IMAGE_PULL_ERROR_MARKER=doesnotexist
+PULL_ALWAYS_ERROR_MARKER=pull-always-fails
 # gojq query naming such containers; used by both stages so they stay exact
 # inverses. It is put in single-quoted YAML, so it must not contain a quote.
-IMAGE_PULL_ERROR_QUERY="(.spec.initContainers // [])[], .spec.containers[] | select(.image | contains(\"$IMAGE_PULL_ERROR_MARKER\")) | .name"
+IMAGE_PULL_ERROR_QUERY="(.spec.initContainers // [])[], .spec.containers[] | select((.image | contains(\"$IMAGE_PULL_ERROR_MARKER\")) or ((.image | contains(\"$PULL_ALWAYS_ERROR_MARKER\")) and .imagePullPolicy == \"Always\")) | .name"
+# The same test as a kwok status template condition on a container (.).
+IMAGE_PULL_ERROR_TEMPLATE="or (contains \"$IMAGE_PULL_ERROR_MARKER\" .image) (and (contains \"$PULL_ALWAYS_ERROR_MARKER\" .image) (eq .imagePullPolicy \"Always\"))"
 
 kwok_module_dir() {
   # Outside any module (cd /), so the query never touches a go.mod; offline once cached.
@@ -73,7 +79,7 @@ spec:
     statusTemplate: |
       {{ \$now := Now }}
       {{ \$initFailed := false }}
-      {{ range .spec.initContainers }}{{ if contains "$IMAGE_PULL_ERROR_MARKER" .image }}{{ \$initFailed = true }}{{ end }}{{ end }}
+      {{ range .spec.initContainers }}{{ if $IMAGE_PULL_ERROR_TEMPLATE }}{{ \$initFailed = true }}{{ end }}{{ end }}
       conditions:
       - lastTransitionTime: {{ \$now | Quote }}
         status: {{ if \$initFailed }}"False"{{ else }}"True"{{ end }}
@@ -96,7 +102,7 @@ spec:
         started: false
         state:
           waiting:
-            {{ if contains "$IMAGE_PULL_ERROR_MARKER" .image }}
+            {{ if $IMAGE_PULL_ERROR_TEMPLATE }}
             reason: ErrImagePull
             message: {{ printf "Failed to pull image \"%s\": simulated by kwok: image not found" .image | Quote }}
             {{ else }}
@@ -113,7 +119,7 @@ spec:
         started: false
         state:
           waiting:
-            {{ if contains "$IMAGE_PULL_ERROR_MARKER" .image }}
+            {{ if $IMAGE_PULL_ERROR_TEMPLATE }}
             reason: ErrImagePull
             message: {{ printf "Failed to pull image \"%s\": simulated by kwok: image not found" .image | Quote }}
             {{ else if \$initFailed }}
