@@ -2,6 +2,7 @@ package podbuilder_test
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -80,5 +81,22 @@ func TestBuildRefusesWhatTheOperatorDoesNotAllow(t *testing.T) {
 			var jobErr *config.JobError
 			assert.Assert(t, errors.As(err, &jobErr), "a job error: a build failure, not retried")
 		})
+	}
+}
+
+// TestBuildReportsAFailingPatch: a JSON patch whose path is missing, or a
+// merge patch that adds a field PodSpec does not have, fails the build
+// naming the patch.
+func TestBuildReportsAFailingPatch(t *testing.T) {
+	for _, tc := range []struct{ patchType, patch, want string }{
+		{"json", `[{"op": "remove", "path": "/nodeName"}]`, `pod_spec[0] (p): json patch:`},
+		{"merge", `{"hostnam": "typo"}`, `pod_spec[0] (p): merge patch: json: unknown field "hostnam"`},
+	} {
+		path := t.TempDir() + "/k8sdrv.toml"
+		assert.NilError(t, os.WriteFile(path, []byte("[[pod_spec]]\nname = \"p\"\npatch_type = \""+tc.patchType+"\"\npatch = '"+tc.patch+"'\n"), 0o600))
+		cfg, err := config.Load(path)
+		assert.NilError(t, err)
+		_, err = podbuilder.Build(cfg, &job.Job{})
+		assert.ErrorContains(t, err, tc.want)
 	}
 }

@@ -87,6 +87,10 @@ func BuildAttempt(cfg *config.Config, j *job.Job, attempt int) (*corev1.Pod, err
 	applyPullPolicies(pod.Spec.Containers, policies, attempt)
 	applyPodSettings(pod, cfg, j)
 	pod.Spec.SecurityContext = podSecurityContext(cfg.PodSecurityContext)
+	pod.Spec.Containers[0].Lifecycle = lifecycle(cfg.ContainerLifecycle)
+	if err := applyPatches(&pod.Spec, cfg.PodSpec); err != nil {
+		return nil, err
+	}
 	return pod, nil
 }
 

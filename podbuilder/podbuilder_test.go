@@ -52,6 +52,8 @@ func TestBuild(t *testing.T) {
 		{name: "builds-volume"},
 		{name: "identity"},
 		{name: "pull-policies"},
+		{name: "lifecycle"},
+		{name: "pod-spec"},
 		{name: "affinity"},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{

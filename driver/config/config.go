@@ -59,6 +59,9 @@ type Config struct {
 	Services []Service `toml:"services" ignored:"true"`
 	Volumes  Volumes   `toml:"volumes" ignored:"true"`
 
+	ContainerLifecycle Lifecycle      `toml:"container_lifecycle" ignored:"true"`
+	PodSpec            []PodSpecPatch `toml:"pod_spec" ignored:"true"`
+
 	// k8sdrv's own keys.
 
 	// DriverDir is where the execution-model volume (stage scripts, logs,

@@ -134,8 +134,7 @@ func underReported(key toml.Key, reported map[string]bool) bool {
 // does not implement yet. They are errors, not silently ignored: an operator
 // relying on one must know that it has no effect.
 var notYetSupported = setOf(
-	"container_lifecycle", "pod_spec", "print_pod_warning_events",
-	"resource_availability_check_max_attempts",
+	"print_pod_warning_events", "resource_availability_check_max_attempts",
 )
 
 func setOf(keys ...string) map[string]bool {

@@ -92,6 +92,48 @@ mount_path = "/c"`,
 			},
 		},
 		{
+			name: "bad pod_spec patches",
+			body: `[[pod_spec]]
+name = "both"
+patch = "hostname: x"
+patch_path = "/etc/patch.yaml"
+[[pod_spec]]
+name = "bad json patch"
+patch = '{"op": "replace"}'
+patch_type = "json"
+[[pod_spec]]
+name = "bad type"
+patch = "hostname: x"
+patch_type = "apply"
+[[pod_spec]]
+name = "missing file"
+patch_path = "/nonexistent/patch.yaml"`,
+			want: []string{
+				"pod_spec[0] (both): set patch or patch_path, not both",
+				"pod_spec[1] (bad json patch).patch: not a JSON patch (a list of operations)",
+				`pod_spec[2] (bad type).patch_type: "apply" is not one of merge, json, strategic`,
+				"pod_spec[3] (missing file).patch_path: open /nonexistent/patch.yaml: no such file or directory",
+			},
+		},
+		{
+			name: "bad lifecycle hooks",
+			body: `[container_lifecycle.post_start.exec]
+command = []
+[container_lifecycle.pre_stop.tcp_socket]
+port = 0
+[container_lifecycle.pre_stop.http_get]
+port = 8080
+[[container_lifecycle.pre_stop.http_get.http_headers]]
+name = "header_name_1"
+value = "v"`,
+			want: []string{
+				"container_lifecycle.post_start.exec.command: required",
+				"container_lifecycle.pre_stop.tcp_socket.port: want a port from 1 to 65535, got 0",
+				"container_lifecycle.pre_stop: set exactly one of exec, http_get, tcp_socket (found 2)",
+				`container_lifecycle.pre_stop.http_get.http_headers[0].name: "header_name_1" is not an HTTP header name`,
+			},
+		},
+		{
 			name: "negative grace period",
 			body: "pod_termination_grace_period_seconds = -1",
 			want: []string{"pod_termination_grace_period_seconds: want zero or more seconds, got -1"},
@@ -302,9 +344,9 @@ func TestLoadRejectsNotYetSupportedKeys(t *testing.T) {
 
 func TestLoadRejectsNotYetSupportedTable(t *testing.T) {
 	clearEnv(t)
-	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[runners.kubernetes.pod_spec]\nname = \"x\"\n")
+	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[runners.kubernetes.print_pod_warning_events]\nx = 1\n")
 	_, err := Load(path)
-	assert.Error(t, err, path+": pod_spec: GitLab Runner setting not supported by this k8sdrv version; remove it")
+	assert.Error(t, err, path+": print_pod_warning_events: GitLab Runner setting not supported by this k8sdrv version; remove it")
 }
 
 func TestLoadErrorsNeverShowBearerToken(t *testing.T) {

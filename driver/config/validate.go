@@ -60,6 +60,8 @@ func (c *Config) Validate() error {
 	c.Volumes.validate(add)
 	c.Overwrites.validate(add)
 	c.Images.validate(add)
+	c.ContainerLifecycle.validate(add)
+	loadPatches(c.PodSpec, add)
 	for i, svc := range c.Services {
 		if svc.Name == "" {
 			add(fmt.Sprintf("services[%d].name", i), "required")
