@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/k8sdrv
 
-.PHONY: build test unit e2e bench demo cluster-up cluster-down cluster-bin lint golden clean
+.PHONY: build test unit e2e bench demo cluster-up cluster-down cluster-bin gitlab-runner-bin lint golden clean
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/k8sdrv
@@ -18,7 +18,7 @@ lint:
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" && false)
 	go vet ./...
 	shellcheck -s sh scripts/*.sh
-	shellcheck -x -P SCRIPTDIR hack/cluster/*.sh hack/*.sh .ci/run
+	shellcheck -x -P SCRIPTDIR hack/cluster/*.sh hack/gitlab-runner/*.sh hack/*.sh .ci/run
 
 # e2e runs the built binary as gitlab-runner does against the local cluster.
 e2e: build cluster-bin
@@ -26,11 +26,16 @@ e2e: build cluster-bin
 
 # The local cluster's binaries are built first, outside go test's timeout:
 # on a fresh machine that takes about 10 minutes.
-test: lint build cluster-bin
+test: lint build cluster-bin gitlab-runner-bin
 	K8SDRV_BINARY=$(CURDIR)/$(BIN) go test -count=1 -timeout 30m ./...
 
 cluster-bin:
 	@hack/cluster/build.sh
+
+# A real gitlab-runner (its own code from the module proxy, see
+# hack/gitlab-runner/NOTES.md) for the e2e tests that run jobs through it.
+gitlab-runner-bin:
+	@hack/gitlab-runner/build.sh >/dev/null
 
 bench: build
 	K8SDRV_BINARY=$(CURDIR)/$(BIN) hack/bench.sh
@@ -38,6 +43,9 @@ bench: build
 demo: build
 	hack/demo.sh
 
+# `make cluster-up CLUSTER=real` (and cluster-down): a real single-node cluster
+# (kubelet + containerd on this host, needs root) instead of KWOK; see
+# hack/cluster/NOTES.md. CLUSTER from the command line reaches the scripts.
 cluster-up:
 	@hack/cluster/up.sh
 

@@ -32,8 +32,8 @@ var gitlabRunner struct {
 	err  error
 }
 
-// gitlabRunnerBinary builds gitlab-runner once per test binary (about 1.5
-// minutes the first time on a machine, then cached in ~/.cache/k8sdrv).
+// gitlabRunnerBinary builds gitlab-runner, or finds it built: 2.5 to 4
+// minutes the first time on a machine, then cached in ~/.cache/k8sdrv.
 func gitlabRunnerBinary(t *testing.T) string {
 	t.Helper()
 	gitlabRunner.once.Do(func() {
