@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -17,6 +18,10 @@ import (
 type Cluster struct {
 	// Pods returns the pod API of a namespace.
 	Pods func(namespace string) kubeapi.Pods
+	// Events returns the event API of a namespace.
+	Events func(namespace string) kubeapi.Events
+	// Exists reports whether a core/v1 object exists.
+	Exists func(ctx context.Context, namespace, resource, name string) (bool, error)
 	// Executor returns an attach.Executor for a pod.
 	Executor func(namespace, pod string) attach.Executor
 }
@@ -38,7 +43,13 @@ func Connect(cfg *config.Config, userAgent string) (*Cluster, error) {
 		return nil, err
 	}
 	return &Cluster{
-		Pods: func(namespace string) kubeapi.Pods { return kubeapi.PodClient{Client: core, Namespace: namespace} },
+		Pods:   func(namespace string) kubeapi.Pods { return kubeapi.PodClient{Client: core, Namespace: namespace} },
+		Events: func(namespace string) kubeapi.Events { return kubeapi.EventClient{Client: core, Namespace: namespace} },
+		Exists: func(ctx context.Context, namespace, resource, name string) (bool, error) {
+			// kubeAPI: serviceaccounts, get
+			// kubeAPI: secrets, get
+			return kubeapi.Exists(ctx, core, namespace, resource, name)
+		},
 		Executor: func(namespace, pod string) attach.Executor {
 			return &attach.PodExecutor{Config: rc, Client: core, Namespace: namespace, Pod: pod}
 		},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,7 +60,23 @@ func newTestDriver(t *testing.T) *testDriver {
 	d := New(cfg, env, environ, "test", &stdout, &stderr)
 	d.Connect = func() (*Cluster, error) {
 		return &Cluster{
-			Pods:     func(ns string) kubeapi.Pods { return client.CoreV1().Pods(ns) },
+			Pods:   func(ns string) kubeapi.Pods { return client.CoreV1().Pods(ns) },
+			Events: func(ns string) kubeapi.Events { return client.CoreV1().Events(ns) },
+			Exists: func(ctx context.Context, ns, resource, name string) (bool, error) {
+				var err error
+				switch resource {
+				case "serviceaccounts":
+					_, err = client.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
+				case "secrets":
+					_, err = client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+				default:
+					t.Fatalf("unexpected resource %s", resource)
+				}
+				if apierrors.IsNotFound(err) {
+					return false, nil
+				}
+				return err == nil, err
+			},
 			Executor: func(string, string) attach.Executor { t.Fatal("unexpected exec"); return nil },
 		}, nil
 	}
@@ -295,4 +312,51 @@ func TestCleanupUsesTheCleanupGracePeriod(t *testing.T) {
 	})
 	assert.NilError(t, d.Cleanup())
 	assert.Assert(t, got != nil && *got == 3)
+}
+
+func TestPreparePrintsWarningEventsOfAPodThatCannotStart(t *testing.T) {
+	d := newTestDriver(t)
+	d.setStatusWhenCreated(t, running("helper"), waiting("build", "CreateContainerConfigError"))
+	d.client.PrependReactor("list", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		pod, _ := loadState(d.Env.TmpDir)
+		return true, &corev1.EventList{Items: []corev1.Event{
+			{InvolvedObject: corev1.ObjectReference{Name: pod.Pod}, Type: corev1.EventTypeNormal, Reason: "Scheduled", Message: "fine"},
+			{InvolvedObject: corev1.ObjectReference{Name: pod.Pod}, Type: corev1.EventTypeWarning, Reason: "Failed", Message: `secret "db" not found`},
+		}}, nil
+	})
+	assert.ErrorContains(t, d.Prepare(context.Background()), "CreateContainerConfigError")
+	assert.Assert(t, strings.Contains(d.stderr.String(), `: Failed: secret "db" not found`), d.stderr.String())
+	assert.Assert(t, !strings.Contains(d.stderr.String(), "Scheduled"))
+
+	off := false
+	d = newTestDriver(t)
+	d.Config.PrintPodWarningEvents = &off
+	d.setStatusWhenCreated(t, running("helper"), waiting("build", "CreateContainerConfigError"))
+	d.client.PrependReactor("list", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		t.Fatal("events listed although print_pod_warning_events is false")
+		return true, nil, nil
+	})
+	assert.ErrorContains(t, d.Prepare(context.Background()), "CreateContainerConfigError")
+}
+
+func TestPrepareChecksResourcesFirst(t *testing.T) {
+	resourceCheckInterval = time.Millisecond
+	d := newTestDriver(t)
+	d.Config.ResourceAvailabilityCheckMaxAttempts = 3
+	d.Config.ServiceAccount = "builder"
+	d.Config.ImagePullSecrets = []string{"registry"}
+	_, err := d.client.CoreV1().ServiceAccounts("default").Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder"}}, metav1.CreateOptions{})
+	assert.NilError(t, err)
+	err = d.Prepare(context.Background())
+	assert.Error(t, err, "namespace default has no secrets registry after 3 checks (resource_availability_check_max_attempts)")
+	assert.Equal(t, strings.Count(d.stderr.String(), "Waiting for secrets registry in namespace default"), 2)
+	assert.DeepEqual(t, d.podNames(t), []string(nil))
+
+	d = newTestDriver(t)
+	d.Config.ResourceAvailabilityCheckMaxAttempts = 3
+	d.Config.ServiceAccount = "builder"
+	_, err = d.client.CoreV1().ServiceAccounts("default").Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder"}}, metav1.CreateOptions{})
+	assert.NilError(t, err)
+	d.setStatusWhenCreated(t, running("build"), running("helper"))
+	assert.NilError(t, d.Prepare(context.Background()))
 }

@@ -57,6 +57,9 @@ func (d *Driver) Prepare(ctx context.Context) error {
 	for _, w := range cfg.Warnings {
 		d.Log.Warn().Msg(w)
 	}
+	if err := d.checkResources(ctx, cfg); err != nil {
+		return err
+	}
 	attempts := podbuilder.PullAttempts(cfg, j)
 	for attempt := 0; ; attempt++ {
 		pod, err := podbuilder.BuildAttempt(cfg, j, attempt)
@@ -92,6 +95,7 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod)
 	fmt.Fprintf(d.Stderr, "Created pod %s/%s\n", created.Namespace, created.Name)
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
 	if err := d.waitRunning(ctx, cluster, created, timeout); err != nil {
+		d.printWarningEvents(cluster, state.Namespace, state.Pod)
 		d.deletePod(state)
 		return err
 	}

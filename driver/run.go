@@ -59,6 +59,9 @@ func (d *Driver) Run(ctx context.Context, scriptPath, stage string) error {
 		Check:            func(ctx context.Context) error { return checkContainer(ctx, cluster, state, container) },
 	}
 	code, err := s.Run(ctx)
+	if err != nil || code != 0 {
+		d.printWarningEvents(cluster, state.Namespace, state.Pod)
+	}
 	if err != nil {
 		return fmt.Errorf("stage %s in pod %s/%s: %w", stage, state.Namespace, state.Pod, err)
 	}

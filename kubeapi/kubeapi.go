@@ -1,5 +1,5 @@
-// Package kubeapi is the slice of the Kubernetes API that k8sdrv uses: pods
-// and their exec subresource. It registers core/v1 only. client-go's full
+// Package kubeapi is the slice of the Kubernetes API that k8sdrv uses:
+// pods and their exec subresource, events, and existence checks. It registers core/v1 only. client-go's full
 // clientset registers every API group at process start (about 7 ms and a
 // few MB per call of k8sdrv, which starts a new process for every stage),
 // so production code talks through Pods, which client-go's typed pod
@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -99,4 +100,38 @@ func (p PodClient) Watch(ctx context.Context, opts metav1.ListOptions) (watch.In
 func (p PodClient) Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error {
 	return p.Client.Delete().Namespace(p.Namespace).Resource("pods").Name(name).
 		Body(&opts).Do(ctx).Error()
+}
+
+// Events is what k8sdrv reads of events; client-go's EventInterface has
+// the same method.
+type Events interface {
+	List(ctx context.Context, opts metav1.ListOptions) (*corev1.EventList, error)
+}
+
+// EventClient implements Events for one namespace over a core/v1 REST client.
+type EventClient struct {
+	Client    rest.Interface
+	Namespace string
+}
+
+// List lists events.
+func (e EventClient) List(ctx context.Context, opts metav1.ListOptions) (*corev1.EventList, error) {
+	out := &corev1.EventList{}
+	err := e.Client.Get().Namespace(e.Namespace).Resource("events").
+		VersionedParams(&opts, ParameterCodec).Do(ctx).Into(out)
+	return out, err
+}
+
+// Exists reports whether the named core/v1 object (e.g. resource
+// "serviceaccounts" or "secrets") exists in namespace.
+func Exists(ctx context.Context, client rest.Interface, namespace, resource, name string) (bool, error) {
+	err := client.Get().Namespace(namespace).Resource(resource).Name(name).Do(ctx).Error()
+	switch {
+	case err == nil:
+		return true, nil
+	case apierrors.IsNotFound(err):
+		return false, nil
+	default:
+		return false, err
+	}
 }

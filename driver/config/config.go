@@ -52,6 +52,11 @@ type Config struct {
 	Overwrites `envconfig:"K8SDRV_OVERWRITES"`
 	Images     `envconfig:"K8SDRV_IMAGES"`
 
+	PrintPodWarningEvents *bool `toml:"print_pod_warning_events" envconfig:"K8SDRV_PRINT_POD_WARNING_EVENTS"`
+	// ResourceAvailabilityCheckMaxAttempts is how often prepare checks, 5 s
+	// apart, that the service account and pull secrets exist (0: never).
+	ResourceAvailabilityCheckMaxAttempts int `toml:"resource_availability_check_max_attempts" envconfig:"K8SDRV_RESOURCE_AVAILABILITY_CHECK_MAX_ATTEMPTS"`
+
 	PollTimeout             int      `toml:"poll_timeout" envconfig:"K8SDRV_POLL_TIMEOUT"`
 	PollInterval            int      `toml:"poll_interval" envconfig:"K8SDRV_POLL_INTERVAL"`
 	CleanupResourcesTimeout Duration `toml:"cleanup_resources_timeout" envconfig:"K8SDRV_CLEANUP_RESOURCES_TIMEOUT"`

@@ -111,10 +111,6 @@ func unknownKeys(path string, keys []toml.Key) error {
 		}
 		name := key.String()
 		reported[name] = true
-		if len(key) == 1 && notYetSupported[name] {
-			errs = append(errs, fmt.Errorf("%s: %s: GitLab Runner setting not supported by this k8sdrv version; remove it", path, name))
-			continue
-		}
 		errs = append(errs, fmt.Errorf("%s: %s: unknown key", path, name))
 	}
 	return errors.Join(sortErrors(errs)...)
@@ -129,13 +125,6 @@ func underReported(key toml.Key, reported map[string]bool) bool {
 	}
 	return false
 }
-
-// notYetSupported lists documented [runners.kubernetes] keys that k8sdrv
-// does not implement yet. They are errors, not silently ignored: an operator
-// relying on one must know that it has no effect.
-var notYetSupported = setOf(
-	"print_pod_warning_events", "resource_availability_check_max_attempts",
-)
 
 func setOf(keys ...string) map[string]bool {
 	set := make(map[string]bool, len(keys))

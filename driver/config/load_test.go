@@ -131,6 +131,8 @@ bearer_token_overwrite_allowed = true
 pod_labels_overwrite_allowed = "team=.*"
 pod_annotations_overwrite_allowed = ".*"
 image_pull_secrets = ["registry-cred", "mirror-cred"]
+print_pod_warning_events = false
+resource_availability_check_max_attempts = 3
 container_lifecycle = { post_start = { exec = { command = ["touch", "/builds/started"] } } }
 pod_spec = [{ name = "hostname", patch = "hostname: custom", patch_type = "merge" }]
 pull_policy = ["always", "if-not-present"]
@@ -266,8 +268,10 @@ func fullKubernetes() Config {
 			ServiceContainerSecurityContext:         &ContainerSecurityContext{RunAsUser: &thousand, Capabilities: &Capabilities{Drop: []string{"ALL"}}, SELinuxType: "container_t"},
 			InitPermissionsContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &thousand},
 		},
-		ContainerLifecycle: Lifecycle{PostStart: &LifecycleHandler{Exec: &ExecAction{Command: []string{"touch", "/builds/started"}}}},
-		PodSpec:            []PodSpecPatch{{Name: "hostname", Patch: "hostname: custom", PatchType: "merge", JSON: []byte(`{"hostname":"custom"}`)}},
+		PrintPodWarningEvents:                &no,
+		ResourceAvailabilityCheckMaxAttempts: 3,
+		ContainerLifecycle:                   Lifecycle{PostStart: &LifecycleHandler{Exec: &ExecAction{Command: []string{"touch", "/builds/started"}}}},
+		PodSpec:                              []PodSpecPatch{{Name: "hostname", Patch: "hostname: custom", PatchType: "merge", JSON: []byte(`{"hostname":"custom"}`)}},
 		Images: Images{
 			PullPolicy:          StringList{"always", "if-not-present"},
 			AllowedPullPolicies: []string{"always", "if-not-present"},

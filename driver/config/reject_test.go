@@ -325,30 +325,6 @@ func TestLoadReportsEveryUnknownKeyWithFile(t *testing.T) {
 	}
 }
 
-func TestLoadRejectsNotYetSupportedKeys(t *testing.T) {
-	clearEnv(t)
-	var body strings.Builder
-	for key := range notYetSupported {
-		body.WriteString(key + " = 1\n")
-	}
-	path := writeConfig(t, body.String())
-	_, err := Load(path)
-	assert.Assert(t, err != nil)
-	lines := strings.Split(err.Error(), "\n")
-	assert.Equal(t, len(lines), len(notYetSupported))
-	for _, line := range lines {
-		key := strings.TrimSuffix(strings.TrimPrefix(line, path+": "), ": GitLab Runner setting not supported by this k8sdrv version; remove it")
-		assert.Check(t, notYetSupported[key], "unexpected line %q", line)
-	}
-}
-
-func TestLoadRejectsNotYetSupportedTable(t *testing.T) {
-	clearEnv(t)
-	path := writeConfig(t, "[runners.kubernetes]\nnamespace = \"ci\"\n[runners.kubernetes.print_pod_warning_events]\nx = 1\n")
-	_, err := Load(path)
-	assert.Error(t, err, path+": print_pod_warning_events: GitLab Runner setting not supported by this k8sdrv version; remove it")
-}
-
 func TestLoadErrorsNeverShowBearerToken(t *testing.T) {
 	const token = "s3cr3t-bearer-TOKEN"
 	tests := []struct {

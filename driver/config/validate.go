@@ -46,6 +46,9 @@ func (c *Config) Validate() error {
 	if c.PollTimeout < 0 {
 		add("poll_timeout", "want a positive number of seconds, got %d", c.PollTimeout)
 	}
+	if c.ResourceAvailabilityCheckMaxAttempts < 0 {
+		add("resource_availability_check_max_attempts", "want zero or more, got %d", c.ResourceAvailabilityCheckMaxAttempts)
+	}
 	if c.PollInterval < 0 {
 		add("poll_interval", "want a positive number of seconds, got %d", c.PollInterval)
 	}

@@ -1,0 +1,101 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+
+	"github.com/k8sdrv/k8sdrv/driver/config"
+)
+
+// printWarningEvents writes the pod's Warning events to the job log, when
+// print_pod_warning_events allows (it does by default): after a failed
+// start or stage they usually say why (FailedMount, OOMKilling, Evicted).
+// It never fails the caller: events are a diagnosis, not a result.
+func (d *Driver) printWarningEvents(cluster *Cluster, namespace, pod string) {
+	if d.Config.PrintPodWarningEvents != nil && !*d.Config.PrintPodWarningEvents {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// kubeAPI: events, list
+	list, err := cluster.Events(namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: fields.Set{"involvedObject.name": pod, "type": corev1.EventTypeWarning}.String(),
+	})
+	if err != nil {
+		d.Log.Debug().Err(err).Msg("list the pod's events")
+		return
+	}
+	events := list.Items
+	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).Before(eventTime(events[j])) })
+	for _, e := range events {
+		if e.Type != corev1.EventTypeWarning || e.InvolvedObject.Name != pod {
+			continue // a fake or an older API server may ignore the selector
+		}
+		fmt.Fprintf(d.Stderr, "Warning event on pod %s/%s: %s: %s\n", namespace, pod, e.Reason, e.Message)
+	}
+}
+
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
+}
+
+// resourceCheckInterval is the pause between resource availability checks.
+var resourceCheckInterval = 5 * time.Second
+
+// checkResources waits, up to resource_availability_check_max_attempts
+// checks, until the service account and image pull secrets the pod names
+// exist: creating the pod earlier would only fail less clearly.
+func (d *Driver) checkResources(ctx context.Context, cfg *config.Config) error {
+	if cfg.ResourceAvailabilityCheckMaxAttempts <= 0 {
+		return nil
+	}
+	cluster, err := d.clusterAccess()
+	if err != nil {
+		return err
+	}
+	type object struct{ resource, name string }
+	var wanted []object
+	if cfg.ServiceAccount != "" {
+		wanted = append(wanted, object{"serviceaccounts", cfg.ServiceAccount})
+	}
+	for _, s := range cfg.ImagePullSecrets {
+		wanted = append(wanted, object{"secrets", s})
+	}
+	for attempt := 1; ; attempt++ {
+		var missing []string
+		for _, o := range wanted {
+			ok, err := cluster.Exists(ctx, cfg.Namespace, o.resource, o.name)
+			if err != nil {
+				return fmt.Errorf("check %s %s/%s: %w%s", o.resource, cfg.Namespace, o.name, err, hint(err))
+			}
+			if !ok {
+				missing = append(missing, o.resource+" "+o.name)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if attempt >= cfg.ResourceAvailabilityCheckMaxAttempts {
+			return fmt.Errorf("namespace %s has no %s after %d checks (resource_availability_check_max_attempts)", cfg.Namespace, strings.Join(missing, ", "), attempt)
+		}
+		fmt.Fprintf(d.Stderr, "Waiting for %s in namespace %s (check %d of %d)\n", strings.Join(missing, ", "), cfg.Namespace, attempt, cfg.ResourceAvailabilityCheckMaxAttempts)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(resourceCheckInterval):
+		}
+	}
+}
