@@ -1,0 +1,69 @@
+package examples
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/k8sdrv/k8sdrv/driver/config"
+)
+
+// TestREADMEListsEverySetting: the README's settings table names every
+// key of the configuration, and names no key the configuration lacks.
+func TestREADMEListsEverySetting(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	assert.NilError(t, err)
+	documented := map[string]bool{}
+	key := regexp.MustCompile("`([A-Za-z_]+)`")
+	for _, line := range strings.Split(string(data), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		for _, m := range key.FindAllStringSubmatch(cells[1], -1) {
+			documented[m[1]] = true
+		}
+		// "and the same with helper_ and service_" covers those prefixes.
+		if strings.Contains(cells[1], "the same with `helper_` and `service_`") {
+			for _, m := range key.FindAllStringSubmatch(cells[1], -1) {
+				if !strings.HasSuffix(m[1], "_") {
+					documented["helper_"+m[1]] = true
+					documented["service_"+m[1]] = true
+				}
+			}
+		}
+	}
+	var missing []string
+	for _, k := range tomlKeys(reflect.TypeFor[config.Config]()) {
+		if !documented[k] {
+			missing = append(missing, k)
+		}
+		delete(documented, k)
+	}
+	delete(documented, "helper_")
+	delete(documented, "service_")
+	var unknown []string
+	for k := range documented {
+		unknown = append(unknown, k)
+	}
+	sort.Strings(unknown)
+	assert.DeepEqual(t, missing, []string(nil))
+	assert.DeepEqual(t, unknown, []string(nil))
+}
+
+func tomlKeys(t reflect.Type) []string {
+	var keys []string
+	for f := range t.Fields() {
+		if f.Anonymous {
+			keys = append(keys, tomlKeys(f.Type)...)
+		} else if k := f.Tag.Get("toml"); k != "" && k != "-" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
