@@ -84,7 +84,8 @@ func unwrapRunners(raw map[string]any) (map[string]any, error) {
 	}
 	flat := map[string]any{}
 	for key, value := range raw {
-		if key != "runners" {
+		// A whole config.toml pasted: its global keys are gitlab-runner's.
+		if key != "runners" && !runnerGlobalKeys[key] {
 			flat[key] = value
 		}
 	}
@@ -100,6 +101,14 @@ func unwrapRunners(raw map[string]any) (map[string]any, error) {
 		}
 	}
 	return flat, nil
+}
+
+// runnerGlobalKeys are gitlab-runner's own settings at the top of its
+// config.toml; k8sdrv ignores them when a whole file is pasted.
+var runnerGlobalKeys = map[string]bool{
+	"concurrent": true, "check_interval": true, "log_level": true, "log_format": true,
+	"listen_address": true, "shutdown_timeout": true, "sentry_dsn": true,
+	"connection_max_age": true, "session_server": true,
 }
 
 func unknownKeys(path string, keys []toml.Key) error {
