@@ -39,6 +39,34 @@ func TestIntegrationBadInput(t *testing.T) {
 			want:  []string{"memory_limit", `"lots" is not a Kubernetes quantity`},
 		},
 		{
+			name:  "unknown dns_policy",
+			setup: func(j *job) { appendConfig(j, "dns_policy = \"cluster_first\"\n") },
+			args:  []string{"prepare"},
+			want:  []string{"dns_policy", `"cluster_first" is not one of none, default, cluster-first, cluster-first-with-host-net`},
+		},
+		{
+			name:  "bad toleration effect",
+			setup: func(j *job) { appendConfig(j, "[node_tolerations]\n\"gpu=true\" = \"NoScheduler\"\n") },
+			args:  []string{"prepare"},
+			want:  []string{`node_tolerations."gpu=true"`, `effect "NoScheduler"`},
+		},
+		{
+			name: "patch and patch_path together",
+			setup: func(j *job) {
+				appendConfig(j, "[[pod_spec]]\nname = \"p\"\npatch = \"hostname: x\"\npatch_path = \"/etc/p.yaml\"\n")
+			},
+			args: []string{"prepare"},
+			want: []string{"pod_spec[0] (p): set patch or patch_path, not both"},
+		},
+		{
+			name: "invalid JSON patch",
+			setup: func(j *job) {
+				appendConfig(j, "[[pod_spec]]\nname = \"p\"\npatch_type = \"json\"\npatch = '{\"op\": \"add\"}'\n")
+			},
+			args: []string{"prepare"},
+			want: []string{"pod_spec[0] (p).patch: not a JSON patch"},
+		},
+		{
 			name: "unreadable job response",
 			setup: func(j *job) {
 				// A directory in its place: unreadable even for root.
