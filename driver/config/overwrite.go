@@ -188,23 +188,21 @@ func (c *Config) overwriteResources(vars map[string]string, _ func(string) strin
 }
 
 func (c *Config) overwriteLabels(vars map[string]string, _ func(string) string) error {
-	labels, err := c.keyValues(vars, "KUBERNETES_POD_LABELS_", "pod_labels_overwrite_allowed", c.PodLabelsOverwriteAllowed)
-	for k, v := range labels {
-		if c.PodLabels == nil {
-			c.PodLabels = map[string]string{}
-		}
-		c.PodLabels[k] = v
-	}
-	return err
+	return c.overwriteMap(vars, "KUBERNETES_POD_LABELS_", "pod_labels_overwrite_allowed", c.PodLabelsOverwriteAllowed, &c.PodLabels)
 }
 
 func (c *Config) overwriteAnnotations(vars map[string]string, _ func(string) string) error {
-	annotations, err := c.keyValues(vars, "KUBERNETES_POD_ANNOTATIONS_", "pod_annotations_overwrite_allowed", c.PodAnnotationsOverwriteAllowed)
-	for k, v := range annotations {
-		if c.PodAnnotations == nil {
-			c.PodAnnotations = map[string]string{}
+	return c.overwriteMap(vars, "KUBERNETES_POD_ANNOTATIONS_", "pod_annotations_overwrite_allowed", c.PodAnnotationsOverwriteAllowed, &c.PodAnnotations)
+}
+
+// overwriteMap adds the allowed KEY=VALUE variables with prefix to *m.
+func (c *Config) overwriteMap(vars map[string]string, prefix, key, expr string, m *map[string]string) error {
+	values, err := c.keyValues(vars, prefix, key, expr)
+	for k, v := range values {
+		if *m == nil {
+			*m = map[string]string{}
 		}
-		c.PodAnnotations[k] = v
+		(*m)[k] = v
 	}
 	return err
 }
