@@ -14,25 +14,19 @@ import (
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
-// buildPod reads the job and builds its pod's first attempt; it touches
-// no cluster.
-func (d *Driver) buildPod() (*corev1.Pod, error) {
+// DryRun prints the job's pod (its first attempt) as YAML and contacts no
+// cluster; warnings about the configuration go to stderr.
+func (d *Driver) DryRun() error {
 	cfg, j, err := d.forJob()
 	if err != nil {
-		return nil, err
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		d.Log.Warn().Msg(w)
 	}
 	pod, err := podbuilder.Build(cfg, j)
 	if err != nil {
-		return nil, fmt.Errorf("build pod: %w", err)
-	}
-	return pod, nil
-}
-
-// DryRun prints the job's pod as YAML and contacts no cluster.
-func (d *Driver) DryRun() error {
-	pod, err := d.buildPod()
-	if err != nil {
-		return err
+		return fmt.Errorf("build pod: %w", err)
 	}
 	out, err := yaml.Marshal(pod)
 	if err != nil {
