@@ -243,3 +243,21 @@ func TestResultParsesSplitProtocolLines(t *testing.T) {
 	assert.Assert(t, !r.done)
 	assert.Check(t, is.Equal(r.failure, "not-started"))
 }
+
+// TestLateLauncherDoesNotRun: once a follower has declared a directory
+// not started (the driver then starts the stage elsewhere), a launcher
+// that arrives late with the whole script gives up instead of running it.
+func TestLateLauncherDoesNotRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "build", "stage.0")
+	var stderr bytes.Buffer
+	_ = localExecutor{}.Exec(context.Background(), "build", command("follow", dir, "0"), nil, io.Discard, &stderr)
+	assert.Equal(t, stderr.String(), "k8sdrv-error not-started\n")
+
+	marker := filepath.Join(t.TempDir(), "ran")
+	script := "touch " + marker + "\n"
+	stderr.Reset()
+	_ = localExecutor{}.Exec(context.Background(), "build", command("start", dir, fmt.Sprint(len(script))), strings.NewReader(script), io.Discard, &stderr)
+	assert.Equal(t, stderr.String(), "k8sdrv-error abandoned\n")
+	_, err := os.Stat(marker)
+	assert.Assert(t, os.IsNotExist(err), "the late launcher ran the script")
+}

@@ -32,19 +32,24 @@ start() {
 	shell="sh"
 	command -v bash >/dev/null 2>&1 && shell=bash
 	bin=${dir%/*}/bin
-	# The GitLab helper image ships gitlab-runner-helper; stage scripts call gitlab-runner.
-	if ! command -v gitlab-runner >/dev/null 2>&1 && helper=$(command -v gitlab-runner-helper); then
-		mkdir -p "$bin" && ln -sf "$helper" "$bin/gitlab-runner"
+	# The GitLab helper image ships gitlab-runner-helper; stage scripts call
+	# gitlab-runner. Looked up once per container ($bin/.checked).
+	if [ ! -e "$bin/.checked" ]; then
+		mkdir -p "$bin"
+		if ! command -v gitlab-runner >/dev/null 2>&1 && helper=$(command -v gitlab-runner-helper); then
+			ln -sf "$helper" "$bin/gitlab-runner"
+		fi
+		: >"$bin/.checked"
 	fi
 	detach=
 	command -v setsid >/dev/null 2>&1 && detach=setsid
 	# The runner (a trap, not an ignore: children must still see TERM) records
-	# the exit code atomically, then wakes whichever follower is current.
+	# the exit code in one write, then wakes whichever follower is current.
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	PATH=$bin:$PATH $detach sh -c '
 		trap : TERM HUP
 		"$1" "$2/script" <"/dev/null" >"$2/log" 2>&1
-		echo $? >"$2/status.part" && mv "$2/status.part" "$2/status"
+		echo $? >"$2/status"
 		read -r f <"$2/follower" && kill -USR1 "$f"
 		exit 0' k8sdrv-stage "$shell" "$dir" </dev/null >/dev/null 2>&1 &
 	echo $! >"$dir/pgid"
@@ -53,8 +58,9 @@ start() {
 
 follow() {
 	off=$1
-	[ -d "$dir" ] || fail "not-started"
-	if [ ! -f "$dir/script" ] && mkdir "$dir/claim" 2>/dev/null; then
+	# Claiming a directory whose script never arrived (creating it if need
+	# be) makes a launcher that arrives late give up instead of running it.
+	if [ ! -f "$dir/script" ] && mkdir -p "$dir" && mkdir "$dir/claim" 2>/dev/null; then
 		fail "not-started"
 	fi
 	echo $$ >"$dir/follower"
@@ -62,7 +68,8 @@ follow() {
 	while :; do
 		wake=
 		finished=
-		[ -f "$dir/status" ] && finished=1
+		# One write of a few bytes: non-empty means complete.
+		[ -s "$dir/status" ] && finished=1
 		size=$(wc -c <"$dir/log") || fail "cannot read $dir/log"
 		if [ "$size" -gt "$off" ]; then
 			tail -c +$((off + 1)) "$dir/log" | head -c $((size - off)) || exit 1
