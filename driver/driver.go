@@ -44,7 +44,10 @@ func New(cfg *config.Config, env RunnerEnv, environ []string, version string, st
 		Log: NewLogger(stderr),
 	}
 	d.Connect = func() (*Cluster, error) {
-		// The job may bring its own bearer token, where the operator allows it.
+		if !cfg.BearerTokenOverwriteAllowed {
+			return Connect(cfg, "k8sdrv/"+version)
+		}
+		// The job may bring its own bearer token: read the job for it.
 		jobCfg, _, err := d.forJob()
 		if err != nil && !refused(err) {
 			return nil, err
