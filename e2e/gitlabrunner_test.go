@@ -78,15 +78,12 @@ func runThroughGitLabRunner(t *testing.T, job ciJob, setup ...func(*coordinator)
 	tmp := filepath.Join(root, "tmp")
 	assert.NilError(t, os.MkdirAll(tmp, 0o700))
 	k8sdrvConfig := filepath.Join(root, "k8sdrv.toml")
-	writeFile(t, k8sdrvConfig, fmt.Sprintf(`builds_dir = %q
-cache_dir = %q
-driver_dir = %q
-image = "alpine:3"
-helper_image = "gitlab-runner-helper:local"
+	writeFile(t, k8sdrvConfig, fmt.Sprintf(`image = %q
+helper_image = %q
 poll_timeout = 60
 cleanup_resources_timeout = "30s"
 reconnect_timeout = "60s"
-`, filepath.Join(root, "builds"), filepath.Join(root, "cache"), filepath.Join(root, "k8sdrv")))
+%s`, envOr("K8SDRV_E2E_IMAGE", "alpine:3"), envOr("K8SDRV_E2E_HELPER_IMAGE", "gitlab-runner-helper:local"), clusterConfig(root)))
 	runnerConfig := filepath.Join(root, "config.toml")
 	writeFile(t, runnerConfig, fmt.Sprintf(`concurrent = 1
 

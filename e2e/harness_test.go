@@ -112,6 +112,38 @@ func clusterUp() (string, error) {
 	return path, nil
 }
 
+// clusterConfig is the part of a job's k8sdrv config that depends on the
+// cluster. On KWOK every "container" is the host, so each job gets its own
+// directories; a real cluster uses the defaults inside its containers, and
+// K8SDRV_E2E_PULL_POLICY (e.g. "never" for images imported on the node).
+func clusterConfig(root string) string {
+	if kwok {
+		return fmt.Sprintf("builds_dir = %q\ncache_dir = %q\ndriver_dir = %q\n",
+			filepath.Join(root, "builds"), filepath.Join(root, "cache"), filepath.Join(root, "k8sdrv"))
+	}
+	if p := os.Getenv("K8SDRV_E2E_PULL_POLICY"); p != "" {
+		return fmt.Sprintf("pull_policy = %q\n", p)
+	}
+	return ""
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// requireKWOK skips a test that depends on the local KWOK cluster's
+// simulation (image names that fail to pull, service images that need not
+// exist, host processes standing in for containers).
+func requireKWOK(t testing.TB, why string) {
+	t.Helper()
+	if !kwok {
+		t.Skip("needs the KWOK cluster: " + why)
+	}
+}
+
 func skipShort(t testing.TB) {
 	t.Helper()
 	if testing.Short() || kube == nil {
@@ -153,18 +185,15 @@ func newJob(t testing.TB, opts jobOptions) *job {
 	}
 	image := opts.image
 	if image == "" {
-		image = "debian:bookworm"
+		image = envOr("K8SDRV_E2E_IMAGE", "debian:bookworm")
 	}
-	config := fmt.Sprintf(`builds_dir = %q
-cache_dir = %q
-driver_dir = %q
-image = "alpine:3"
-helper_image = "gitlab-runner-helper:local"
+	config := fmt.Sprintf(`image = %q
+helper_image = %q
 poll_timeout = %d
 cleanup_resources_timeout = "30s"
 reconnect_timeout = "60s"
-%s
-`, filepath.Join(root, "builds"), filepath.Join(root, "cache"), filepath.Join(root, "k8sdrv"), pollTimeout, opts.config)
+%s%s
+`, envOr("K8SDRV_E2E_IMAGE", "alpine:3"), envOr("K8SDRV_E2E_HELPER_IMAGE", "gitlab-runner-helper:local"), pollTimeout, clusterConfig(root), opts.config)
 	assert.NilError(t, os.WriteFile(j.configPath, []byte(config), 0o600))
 
 	response := map[string]any{"id": id, "token": "job-token-secret", "image": map[string]any{"name": image}}
