@@ -166,10 +166,18 @@ func buildContainer(cfg *config.Config, j *job.Job, l layout) corev1.Container {
 	if image == "" {
 		image = cfg.Image
 	}
+	command, args := keepalive(), []string(nil)
+	// A job's `image: entrypoint:` runs first, with k8sdrv's command as its
+	// arguments, as in GitLab Runner; `entrypoint: [""]` only clears the
+	// image's own, which k8sdrv's command replaces anyway.
+	if entrypoint := nonEmpty(j.Image.Entrypoint); len(entrypoint) > 0 {
+		command, args = entrypoint, command
+	}
 	return corev1.Container{
 		Name:            BuildContainer,
 		Image:           image,
-		Command:         keepalive(),
+		Command:         command,
+		Args:            args,
 		VolumeMounts:    l.jobMounts(),
 		Resources:       resources(cfg, config.BuildContainer),
 		SecurityContext: securityContext(cfg, cfg.BuildContainerSecurityContext),
@@ -185,6 +193,16 @@ func helperContainer(cfg *config.Config, l layout) corev1.Container {
 		Resources:       resources(cfg, config.HelperContainer),
 		SecurityContext: securityContext(cfg, cfg.HelperContainerSecurityContext),
 	}
+}
+
+func nonEmpty(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // keepalive is the main process of the build and helper containers: stages
