@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -284,9 +285,17 @@ func (j *job) stageScript(stage, commands string) string {
 	return path
 }
 
+// buildsDir is builds_dir as the job's containers see it.
+func (j *job) buildsDir() string {
+	if kwok {
+		return filepath.Join(j.root, "builds")
+	}
+	return "/builds"
+}
+
 // exports are the variables a stage script exports before its commands.
 func (j *job) exports() map[string]string {
-	out := map[string]string{"CI_PROJECT_DIR": filepath.Join(j.root, "builds", "group", "project")}
+	out := map[string]string{"CI_PROJECT_DIR": path.Join(j.buildsDir(), "group", "project")}
 	for k, v := range j.env {
 		out[strings.TrimPrefix(k, "CUSTOM_ENV_")] = v
 	}

@@ -23,7 +23,7 @@ func TestIntegrationPassingJob(t *testing.T) {
 	assert.Equal(t, cfg.code, 0, cfg.stderr)
 	var out map[string]any
 	assert.NilError(t, json.Unmarshal([]byte(cfg.stdout), &out), "config stdout must be only JSON: %q", cfg.stdout)
-	assert.Equal(t, out["builds_dir"], j.root+"/builds")
+	assert.Equal(t, out["builds_dir"], j.buildsDir())
 	assert.DeepEqual(t, out["driver"], map[string]any{"name": "k8sdrv", "version": "dev"}, cmpIgnoreVersion)
 
 	prep := j.call("prepare")
