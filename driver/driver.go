@@ -96,3 +96,25 @@ func (d *Driver) clusterAccess() (*Cluster, error) {
 	})
 	return d.cluster, d.err
 }
+
+// Scrub hides the job's masked variable values in err's message (an API
+// error may echo a label or annotation built from one), keeping err's
+// type for ExitCode.
+func (d *Driver) Scrub(err error) error {
+	if err == nil || d.job == nil || len(d.job.Masked) == 0 {
+		return err
+	}
+	msg := d.job.Scrub(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &scrubbedError{msg: msg, err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

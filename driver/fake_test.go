@@ -360,3 +360,21 @@ func TestPrepareChecksResourcesFirst(t *testing.T) {
 	d.setStatusWhenCreated(t, running("build"), running("helper"))
 	assert.NilError(t, d.Prepare(context.Background()))
 }
+
+// TestScrubHidesMaskedValuesAndKeepsTheErrorType: a masked value echoed
+// in an error never reaches the job log, and a refused variable is still
+// a build failure.
+func TestScrubHidesMaskedValuesAndKeepsTheErrorType(t *testing.T) {
+	d := newTestDriver(t)
+	response := filepath.Join(t.TempDir(), "response.json")
+	assert.NilError(t, os.WriteFile(response, []byte(`{"variables": [{"key": "TOKEN", "value": "s3cr3t-value", "masked": true}]}`), 0o600))
+	d.Env.JobResponseFile = response
+	d.Config.NamespaceOverwriteAllowed = "ci-.*"
+	d.Environ = append(d.Environ, "CUSTOM_ENV_KUBERNETES_NAMESPACE_OVERWRITE=s3cr3t-value")
+	err := d.Scrub(d.Prepare(context.Background()))
+	assert.ErrorContains(t, err, `KUBERNETES_NAMESPACE_OVERWRITE="[MASKED]" is not allowed`)
+	assert.Assert(t, !strings.Contains(err.Error(), "s3cr3t-value"))
+	var stderr bytes.Buffer
+	assert.Equal(t, ExitCode(err, d.Env, &stderr), d.Env.BuildFailureExitCode)
+	assert.Assert(t, !strings.Contains(stderr.String(), "s3cr3t-value"))
+}

@@ -37,7 +37,8 @@ func newApp(env driver.RunnerEnv, environ []string) *cli.App {
 			if err != nil {
 				return err
 			}
-			return stage(c, driver.New(cfg, env, environ, version, os.Stdout, os.Stderr))
+			d := driver.New(cfg, env, environ, version, os.Stdout, os.Stderr)
+			return d.Scrub(stage(c, d))
 		}
 	}
 	return &cli.App{
