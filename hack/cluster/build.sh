@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local cluster's binaries from the Go module proxy, once.
+# `build.sh control-plane` builds only etcd, the control plane and kubectl
+# (what the real cluster of real-build.sh needs), not kwok.
 # Each binary is built into a temporary name and renamed, so an interrupted
 # build never leaves a half-written binary that later runs would trust.
 set -euo pipefail
@@ -36,6 +38,8 @@ build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 # kwokctl probes the cluster with kubectl, and up.sh creates the node with it;
 # a fresh machine may have none, and kwokctl would try to download one.
 build kubectl k8s.io/kubernetes/cmd/kubectl
-install_kwok kwok
-install_kwok kwokctl
+if [ "${1:-}" != control-plane ]; then
+  install_kwok kwok
+  install_kwok kwokctl
+fi
 log "binaries ready in $CLUSTER_BIN"
