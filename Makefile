@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/k8sdrv
 
-.PHONY: build test unit e2e bench demo cluster-up cluster-down cluster-bin gitlab-runner-bin lint golden clean
+.PHONY: build test test-real unit e2e bench demo cluster-up cluster-down cluster-bin gitlab-runner-bin lint golden clean
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/k8sdrv
@@ -28,6 +28,15 @@ e2e: build cluster-bin
 # on a fresh machine that takes about 10 minutes.
 test: lint build cluster-bin gitlab-runner-bin
 	K8SDRV_BINARY=$(CURDIR)/$(BIN) go test -count=1 -timeout 30m ./...
+
+# The e2e suite on the real single-node cluster (make cluster-up CLUSTER=real):
+# real containers, real exec exit codes, services that answer, enforced
+# limits. Tests that need KWOK's simulation are skipped, saying why.
+test-real: build gitlab-runner-bin
+	$(eval REAL_KUBECONFIG := $(shell CLUSTER=real hack/cluster/up.sh | tail -n1 | cut -d= -f2-))
+	K8SDRV_BINARY=$(CURDIR)/$(BIN) K8SDRV_E2E_KUBECONFIG=$(REAL_KUBECONFIG) \
+	K8SDRV_E2E_IMAGE=k8sdrv.local/debian:1 K8SDRV_E2E_HELPER_IMAGE=k8sdrv.local/debian:1 \
+	K8SDRV_E2E_PULL_POLICY=never go test -count=1 -timeout 20m ./e2e/...
 
 cluster-bin:
 	@hack/cluster/build.sh

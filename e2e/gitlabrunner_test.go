@@ -209,7 +209,7 @@ func TestIntegrationGitLabRunnerPassingJob(t *testing.T) {
 	r := runThroughGitLabRunner(t, ciJob{
 		id:    newRunnerJobID(),
 		token: "job-token-passing-0001",
-		image: "debian:bookworm",
+		image: envOr("K8SDRV_E2E_IMAGE", "debian:bookworm"),
 		script: []string{
 			`printf 'line-%s\n' one two`,
 			`printf 'to-%s\n' stderr >&2`,
@@ -244,7 +244,7 @@ func TestIntegrationGitLabRunnerScriptExitCode(t *testing.T) {
 	r := runThroughGitLabRunner(t, ciJob{
 		id:          newRunnerJobID(),
 		token:       "job-token-exit3-0001",
-		image:       "debian:bookworm",
+		image:       envOr("K8SDRV_E2E_IMAGE", "debian:bookworm"),
 		script:      []string{`printf 'before-%s\n' exit`, `exit 3`, `printf 'not-%s\n' reached`},
 		afterScript: []string{`printf 'after-%s\n' "$CI_JOB_STATUS"`},
 	})
@@ -275,7 +275,7 @@ func TestIntegrationGitLabRunnerCancel(t *testing.T) {
 	r := runThroughGitLabRunner(t, ciJob{
 		id:          id,
 		token:       "job-token-cancel-0001",
-		image:       "debian:bookworm",
+		image:       envOr("K8SDRV_E2E_IMAGE", "debian:bookworm"),
 		script:      []string{`printf 'started-%s\n' sleeping`, sleep, `printf 'not-%s\n' reached`},
 		afterScript: []string{`printf 'after-%s\n' "$CI_JOB_STATUS"`},
 	}, func(c *coordinator) { c.cancelWhen(id, "started-sleeping\n") })
@@ -312,7 +312,7 @@ func TestIntegrationGitLabRunnerMissingImage(t *testing.T) {
 	assert.Equal(t, r.final.State, "failed")
 	assert.Equal(t, r.final.FailureReason, "runner_system_failure")
 	assertInOrder(t, r.trace,
-		`container build (image "`+image+`") cannot start: ErrImagePull`,
+		`container build (image "`+image+`") cannot start: ErrImage`, // ErrImageNeverPull under pull_policy never
 		"ERROR: Job failed (system failure)",
 	)
 	assert.Assert(t, !strings.Contains(r.trace, "not-reached"))

@@ -170,6 +170,8 @@ type jobOptions struct {
 	config   string         // extra TOML lines
 	// pollTimeout is poll_timeout in seconds (default 60).
 	pollTimeout int
+	// helperImage replaces the helper image (default K8SDRV_E2E_HELPER_IMAGE).
+	helperImage string
 }
 
 func newJob(t testing.TB, opts jobOptions) *job {
@@ -188,13 +190,17 @@ func newJob(t testing.TB, opts jobOptions) *job {
 	if image == "" {
 		image = envOr("K8SDRV_E2E_IMAGE", "debian:bookworm")
 	}
+	helperImage := opts.helperImage
+	if helperImage == "" {
+		helperImage = envOr("K8SDRV_E2E_HELPER_IMAGE", "gitlab-runner-helper:local")
+	}
 	config := fmt.Sprintf(`image = %q
 helper_image = %q
 poll_timeout = %d
 cleanup_resources_timeout = "30s"
 reconnect_timeout = "60s"
 %s%s
-`, envOr("K8SDRV_E2E_IMAGE", "alpine:3"), envOr("K8SDRV_E2E_HELPER_IMAGE", "gitlab-runner-helper:local"), pollTimeout, clusterConfig(root), opts.config)
+`, envOr("K8SDRV_E2E_IMAGE", "alpine:3"), helperImage, pollTimeout, clusterConfig(root), opts.config)
 	assert.NilError(t, os.WriteFile(j.configPath, []byte(config), 0o600))
 
 	response := map[string]any{"id": id, "token": "job-token-secret", "image": map[string]any{"name": image}}

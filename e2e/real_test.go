@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+// The tests here need real containers (make cluster-up CLUSTER=real, then
+// K8SDRV_E2E_KUBECONFIG and K8SDRV_E2E_* naming its images): services that
+// really serve, volumes shared between containers, enforced limits and
+// security contexts.
+
+func requireReal(t *testing.T) {
+	t.Helper()
+	skipShort(t)
+	if kwok {
+		t.Skip("needs real containers: KWOK only simulates them (see docs/TESTING.md)")
+	}
+}
+
+// TestRealServiceByAlias: build_script talks to its redis service by the
+// alias the job gave it and gets an answer.
+func TestRealServiceByAlias(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{response: map[string]any{"services": []map[string]any{
+		{"name": envOr("K8SDRV_E2E_REDIS_IMAGE", "k8sdrv.local/redis:1"), "alias": "cache"},
+	}}})
+	assert.Equal(t, j.call("prepare").code, 0)
+	r := j.run("build_script", "exec 3<>/dev/tcp/cache/6379\nprintf 'PING\\r\\n' >&3\nhead -c 5 <&3; echo\n")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, r.stdout, "+PONG\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestRealSourcesShared: what get_sources writes in the helper container
+// is what build_script reads in the build container.
+func TestRealSourcesShared(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{})
+	assert.Equal(t, j.call("prepare").code, 0)
+	r := j.run("get_sources", "mkdir -p \"$CI_PROJECT_DIR\" && cd \"$CI_PROJECT_DIR\" && git init -q . && echo from-helper > README && git add README && git -c user.email=ci@example.com -c user.name=ci commit -qm init && echo cloned\n")
+	assert.Equal(t, r.code, 0, r.stdout+r.stderr)
+	r = j.run("build_script", "cd \"$CI_PROJECT_DIR\" && cat README && git log --format=%s\n")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, r.stdout, "from-helper\ninit\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestRealMemoryLimit: a script that exceeds the container's memory limit
+// is killed, and its 137 is the job's exit code.
+func TestRealMemoryLimit(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{config: `memory_limit = "64Mi"`})
+	assert.Equal(t, j.call("prepare").code, 0)
+	// bash's "Killed" report quotes the script, so the line after the
+	// allocation prints a value the script text does not hold.
+	r := j.run("build_script", "echo allocating\nx=$(head -c 300000000 /dev/zero | tr '\\0' x)\necho after-$((40+2))\n")
+	assert.Equal(t, r.code, 1, r.stderr)
+	assert.Equal(t, j.buildExitCode(), "137")
+	assert.Assert(t, is.Contains(r.stdout, "allocating\n"))
+	assert.Assert(t, !strings.Contains(r.stdout, "after-42"))
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestRealShOnlyImage: an image without bash (busybox) runs every stage
+// under sh.
+func TestRealShOnlyImage(t *testing.T) {
+	requireReal(t)
+	busybox := envOr("K8SDRV_E2E_BUSYBOX_IMAGE", "k8sdrv.local/busybox:1")
+	j := newJob(t, jobOptions{image: busybox, helperImage: busybox})
+	assert.Equal(t, j.call("prepare").code, 0)
+	for _, stage := range []string{"prepare_script", "get_sources", "build_script", "after_script", "cleanup_file_variables"} {
+		r := j.call("run", writeShScript(t, j, "echo \"$0 in "+stage+"\"; [ -z \"$BASH_VERSION\" ] && echo no-bash\n"), stage)
+		assert.Equal(t, r.code, 0, r.stderr)
+		assert.Assert(t, is.Contains(r.stdout, "no-bash"), "stage %s: %q", stage, r.stdout)
+	}
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestRealRunAsUser: pod_security_context reaches the processes.
+func TestRealRunAsUser(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{config: "[pod_security_context]\nrun_as_user = 1000\nrun_as_group = 1000\n"})
+	assert.Equal(t, j.call("prepare").code, 0)
+	r := j.run("build_script", "id -u; id -g\n")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, r.stdout, "1000\n1000\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// writeShScript writes a POSIX sh stage script (no bash in the image).
+func writeShScript(t *testing.T, j *job, commands string) string {
+	j.seq++
+	path := j.tmp + "/sh-script-" + string(rune('a'+j.seq%26))
+	assert.NilError(t, os.WriteFile(path, []byte("#!/bin/sh\nset -e\n"+commands), 0o700))
+	return path
+}
