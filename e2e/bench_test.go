@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"io"
 	"net"
@@ -173,7 +174,11 @@ func BenchmarkStartup(b *testing.B) {
 func BenchmarkJob(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		j := newJob(b, jobOptions{response: map[string]any{"services": []map[string]any{{"name": "postgres:16"}, {"name": "redis:7"}}}})
+		var services []map[string]any
+		for _, name := range strings.Split(envOr("K8SDRV_E2E_SERVICE_IMAGES", "postgres:16,redis:7"), ",") {
+			services = append(services, map[string]any{"name": name})
+		}
+		j := newJob(b, jobOptions{response: map[string]any{"services": services}})
 		scripts := map[string]string{}
 		stages := []string{"prepare_script", "get_sources", "build_script", "after_script", "cleanup_file_variables"}
 		for _, s := range stages {
@@ -239,7 +244,9 @@ func floorExecutor(b *testing.B, j *job) attach.Executor {
 // floorPod is the pod k8sdrv would create for a default job.
 func floorPod(b *testing.B) *corev1.Pod {
 	cfgPath := filepath.Join(b.TempDir(), "k8sdrv.toml")
-	assert.NilError(b, os.WriteFile(cfgPath, []byte(`image = "debian:bookworm"`), 0o600))
+	text := fmt.Sprintf("image = %q\nhelper_image = %q\n%s", envOr("K8SDRV_E2E_IMAGE", "debian:bookworm"),
+		envOr("K8SDRV_E2E_HELPER_IMAGE", "gitlab-runner-helper:local"), clusterConfig(b.TempDir()))
+	assert.NilError(b, os.WriteFile(cfgPath, []byte(text), 0o600))
 	cfg, err := config.Load(cfgPath)
 	assert.NilError(b, err)
 	pod, err := podbuilder.Build(cfg, &jobinput.Job{ID: "floor", ProjectID: "1", RunnerShortToken: "floor", ConcurrentID: "0"})

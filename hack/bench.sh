@@ -11,11 +11,23 @@ if [ ! -x /usr/bin/time ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 fi
 
-raw=$(mktemp)
-trap 'rm -f "$raw"' EXIT
-go test -count=1 -run '^$' -bench . -benchtime "$BENCHTIME" -count "$COUNT" ./e2e | tee "$raw" >&2
+kwok_raw=$(mktemp)
+real_raw=$(mktemp)
+raw=$kwok_raw # the results file median reads; table callers set it
+trap 'rm -f "$kwok_raw" "$real_raw"' EXIT
+go test -count=1 -run '^$' -bench . -benchtime "$BENCHTIME" -count "$COUNT" ./e2e | tee "$kwok_raw" >&2
 
-# median NAME UNIT: the median over the runs of the value before UNIT.
+# The same benchmarks on the real single-node cluster, where this machine
+# can run one (BENCH_REAL=0 skips it).
+if [ "${BENCH_REAL:-1}" != 0 ] && line=$(CLUSTER=real hack/cluster/up.sh | tail -n1) && [ -n "$line" ]; then
+  K8SDRV_E2E_KUBECONFIG=${line#KUBECONFIG=} K8SDRV_E2E_IMAGE=k8sdrv.local/debian:1 \
+    K8SDRV_E2E_HELPER_IMAGE=k8sdrv.local/debian:1 K8SDRV_E2E_PULL_POLICY=never \
+    K8SDRV_E2E_SERVICE_IMAGES=k8sdrv.local/redis:1,k8sdrv.local/httpd:1 \
+    go test -count=1 -run '^$' -bench . -benchtime "$BENCHTIME" -count "$COUNT" ./e2e | tee "$real_raw" >&2
+fi
+
+# median NAME UNIT: the median over the runs of the value before UNIT, in
+# the results file $raw.
 median() {
   awk -v name="Benchmark$1-" -v unit="$2" '
     index($1, name) == 1 { for (i = 3; i < NF; i++) if ($(i + 1) == unit) print $i }' "$raw" |
@@ -26,23 +38,9 @@ median() {
 ms() { awk -v ns="$(median "$1" ns/op)" 'BEGIN { printf "%.1f ms", ns / 1e6 }'; }
 ratio() { awk -v a="$(median "$1" ns/op)" -v b="$(median "$2" ns/op)" 'BEGIN { printf "%.2f×", a / b }'; }
 
-cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
-{
+# table prints the results table of the results file $raw.
+table() {
   cat <<MD
-# Benchmarks
-
-Measured by \`make bench\` (\`hack/bench.sh\`: \`go test -bench . ./e2e\`,
-$BENCHTIME per run, median of $COUNT runs) on the local KWOK cluster
-(kube-apiserver v1.37.2, etcd, one simulated node; exec runs as host
-processes). Each k8sdrv row runs the built binary as gitlab-runner does, from
-process start to exit; each floor does the same API operations directly with
-client-go inside the benchmark process, on the same cluster in the same run.
-
-* Date: $(date -u +%Y-%m-%d)
-* Machine: $(nproc) cores ($cpu), $mem, $(uname -sr)
-* k8sdrv: $(git describe --tags --always --dirty)
-
 | phase | k8sdrv | floor | k8sdrv / floor | target |
 | --- | --- | --- | --- | --- |
 | prepare (create pod, watch until running) | $(ms Prepare) | $(ms PrepareFloor) warm connection; $(ms PrepareFloorNewConnection) new connection | $(ratio Prepare PrepareFloor); $(ratio Prepare PrepareFloorNewConnection) | ≤ 1.3× |
@@ -52,6 +50,34 @@ client-go inside the benchmark process, on the same cluster in the same run.
 | \`k8sdrv run\` start-up (config loaded, no API call) | $(ms Startup) | | | |
 | peak RSS of \`k8sdrv run\` (10 MiB stage) | $(median Run10MiB peak-RSS-MiB) MiB | | | ≤ 40 MB |
 | whole job: config, prepare, 5 stages, cleanup; image + 2 services | $(ms Job) | | | ≪ 0.5 s |
+MD
+}
+
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+{
+  cat <<MD
+# Benchmarks
+
+Measured by \`make bench\` (\`hack/bench.sh\`: \`go test -bench . ./e2e\`,
+$BENCHTIME per run, median of $COUNT runs) on the local KWOK cluster
+(kube-apiserver v1.37.2, etcd, one simulated node; exec runs as host
+processes) and, where the machine can run one, on the real single-node
+cluster of \`make cluster-up CLUSTER=real\`. Each k8sdrv row runs the built binary as gitlab-runner does, from
+process start to exit; each floor does the same API operations directly with
+client-go inside the benchmark process, on the same cluster in the same run.
+
+* Date: $(date -u +%Y-%m-%d)
+* Machine: $(nproc) cores ($cpu), $mem, $(uname -sr)
+* k8sdrv: $(git describe --tags --always --dirty)
+
+### Local KWOK cluster
+
+$(raw=$kwok_raw table)
+
+### Real single-node cluster (kubelet, containerd, runc)
+
+$(if [ -s "$real_raw" ]; then raw=$real_raw table; else echo "Not measured: the real cluster did not start on this machine."; fi)
 
 Reading the numbers:
 
@@ -65,11 +91,16 @@ Reading the numbers:
 * The 10 MiB stage is written to a log file in the pod and streamed from it,
   so its output survives dropped connections; the floor streams straight
   from the process.
+* On the real node, starting containers (the prepare floor) and runc's
+  exec (the empty-stage floor) dominate; the launcher's process starts
+  cost more inside a real container than on KWOK's host.
+* Results move with the machine's load (the real cluster running beside
+  KWOK slows both); compare rows within one run, not across runs.
 
-Raw output of the last run:
+Raw output (KWOK first, then the real cluster):
 
 \`\`\`
-$(grep -E '^(Benchmark|goos|goarch|cpu|pkg)' "$raw")
+$(grep -E '^(Benchmark|goos|goarch|cpu|pkg)' "$kwok_raw" "$real_raw" | sed 's|^/tmp/[^:]*:||')
 \`\`\`
 MD
 } >docs/BENCHMARKS.md
