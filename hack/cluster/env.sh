@@ -35,3 +35,23 @@ kc() { "$CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" --request-timeout=
 
 # True if kwokctl knows a cluster of this name (running or not).
 cluster_exists() { run_kwokctl get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; }
+
+# Retries a command every half second until it succeeds or the timeout
+# (seconds) passes.
+wait_for() { # seconds what command...
+  local timeout=$1 what=$2 deadline=$((SECONDS + $1))
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${timeout}s waiting for $what"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+node_ready() {
+  [ "$(kc get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+}
+
+default_sa() { kc get serviceaccount default -n default; }

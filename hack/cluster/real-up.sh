@@ -10,24 +10,7 @@
 set -euo pipefail
 source "$(dirname "$0")/real-env.sh"
 
-# Retries a command every half second until it succeeds or the timeout (seconds) passes.
-wait_for() { # seconds what command...
-  local timeout=$1 what=$2 deadline=$((SECONDS + $1))
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      log "timed out after ${timeout}s waiting for $what"
-      return 1
-    fi
-    sleep 0.5
-  done
-}
-
 apiserver_ready() { [ "$(kc get --raw /readyz 2>/dev/null)" = ok ]; }
-node_ready() {
-  [ "$(kc get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
-}
-default_sa() { kc get serviceaccount default -n default; }
 all_running() {
   local c
   for c in "${COMPONENTS[@]}"; do [ -n "$(component_pid "$c")" ] || return 1; done

@@ -25,25 +25,8 @@ healthy() {
   node_ready && kc get serviceaccount default -n default >/dev/null 2>&1
 }
 
-node_ready() {
-  [ "$(kc get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
-}
-
-# Retries a command once a second until it succeeds or the timeout (seconds) passes.
-wait_for() { # seconds what command...
-  local timeout=$1 what=$2 deadline=$((SECONDS + $1))
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      log "timed out after ${timeout}s waiting for $what"
-      return 1
-    fi
-    sleep 1
-  done
-}
 
 apiserver_ok() { [ "$(kc get --raw /healthz 2>/dev/null)" = ok ]; }
-default_sa() { kc get serviceaccount default -n default; }
 
 create_cluster() {
   # kwokctl keeps the config of an existing cluster and would ignore -c, so a
