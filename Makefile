@@ -31,12 +31,10 @@ test: lint build cluster-bin gitlab-runner-bin
 
 # The e2e suite on the real single-node cluster (make cluster-up CLUSTER=real):
 # real containers, real exec exit codes, services that answer, enforced
-# limits. Tests that need KWOK's simulation are skipped, saying why.
+# limits; tests that need KWOK's simulation are skipped, saying why. A
+# cluster it started is taken down again and the host compared with before.
 test-real: build gitlab-runner-bin
-	$(eval REAL_KUBECONFIG := $(shell CLUSTER=real hack/cluster/up.sh | tail -n1 | cut -d= -f2-))
-	K8SDRV_BINARY=$(CURDIR)/$(BIN) K8SDRV_E2E_KUBECONFIG=$(REAL_KUBECONFIG) \
-	K8SDRV_E2E_IMAGE=k8sdrv.local/debian:1 K8SDRV_E2E_HELPER_IMAGE=k8sdrv.local/debian:1 \
-	K8SDRV_E2E_PULL_POLICY=never go test -count=1 -timeout 20m ./e2e/...
+	K8SDRV_BINARY=$(CURDIR)/$(BIN) hack/test-real.sh
 
 cluster-bin:
 	@hack/cluster/build.sh
