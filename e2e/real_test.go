@@ -36,17 +36,20 @@ func TestRealServiceByAlias(t *testing.T) {
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
 
-// TestRealSourcesShared: what get_sources writes in the helper container
-// is what build_script reads in the build container.
+// TestRealSourcesShared: what get_sources and restore_cache write in the
+// helper container (the repository, the cache dir) is what build_script
+// reads in the build container.
 func TestRealSourcesShared(t *testing.T) {
 	requireReal(t)
 	j := newJob(t, jobOptions{})
 	assert.Equal(t, j.call("prepare").code, 0)
 	r := j.run("get_sources", "mkdir -p \"$CI_PROJECT_DIR\" && cd \"$CI_PROJECT_DIR\" && git init -q . && echo from-helper > README && git add README && git -c user.email=ci@example.com -c user.name=ci commit -qm init && echo cloned\n")
 	assert.Equal(t, r.code, 0, r.stdout+r.stderr)
-	r = j.run("build_script", "cd \"$CI_PROJECT_DIR\" && cat README && git log --format=%s\n")
+	r = j.run("restore_cache", "echo cached-by-helper > /cache/entry\n")
+	assert.Equal(t, r.code, 0, r.stdout+r.stderr)
+	r = j.run("build_script", "cd \"$CI_PROJECT_DIR\" && cat README && git log --format=%s && cat /cache/entry\n")
 	assert.Equal(t, r.code, 0, r.stderr)
-	assert.Equal(t, r.stdout, "from-helper\ninit\n")
+	assert.Equal(t, r.stdout, "from-helper\ninit\ncached-by-helper\n")
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
 
@@ -98,4 +101,28 @@ func writeShScript(t *testing.T, j *job, commands string) string {
 	path := j.tmp + "/sh-script-" + string(rune('a'+j.seq%26))
 	assert.NilError(t, os.WriteFile(path, []byte("#!/bin/sh\nset -e\n"+commands), 0o700))
 	return path
+}
+
+// TestRealServiceEntrypointCommandVariables: a service runs with the job's
+// entrypoint, command and variables (redis on another port, the HTTP
+// server on the port its PORT variable names).
+func TestRealServiceEntrypointCommandVariables(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{response: map[string]any{"services": []map[string]any{
+		{"name": envOr("K8SDRV_E2E_REDIS_IMAGE", "k8sdrv.local/redis:1"), "alias": "cache",
+			"entrypoint": []string{"redis-server"}, "command": []string{"--port", "6380", "--protected-mode", "no"}},
+		{"name": envOr("K8SDRV_E2E_HTTPD_IMAGE", "k8sdrv.local/httpd:1"), "alias": "web",
+			"variables": []map[string]any{{"key": "PORT", "value": "9090"}}},
+	}}})
+	assert.Equal(t, j.call("prepare").code, 0)
+	r := j.run("build_script", `exec 3<>/dev/tcp/cache/6380
+printf 'PING\r\n' >&3
+head -c 5 <&3; echo
+exec 4<>/dev/tcp/web/9090
+printf 'GET /hello HTTP/1.0\r\n\r\n' >&4
+grep -o 'GET /hello' <&4
+`)
+	assert.Equal(t, r.code, 0, r.stdout+r.stderr)
+	assert.Equal(t, r.stdout, "+PONG\nGET /hello\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
 }

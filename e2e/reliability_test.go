@@ -83,10 +83,14 @@ func TestIntegrationCancel(t *testing.T) {
 	// TERM reaches the whole process group: the pipeline running the eval
 	// dies of it and errexit ends bash with 128+15 before its trap runs.
 	assert.Equal(t, j.buildExitCode(), "143")
-	// On KWOK the "container" is the host, so the stage's process is visible here.
+	// On KWOK the "container" is the host, so the stage's process is visible
+	// here; in a real container another stage looks for it.
 	if kwok {
 		out, _ := exec.Command("pgrep", "-f", "sleep "+marker).Output()
 		assert.Assert(t, is.Len(strings.TrimSpace(string(out)), 0), "stage process still running")
+	} else {
+		check := j.run("after_script", "for p in /proc/[0-9]*; do { tr '\\0' ' ' <$p/cmdline; } 2>/dev/null; echo; done | grep -c '[s]leep "+marker+"' || true\n")
+		assert.Equal(t, check.stdout, "0\n", "stage process still running in the container")
 	}
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
