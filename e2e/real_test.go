@@ -66,6 +66,7 @@ func TestRealMemoryLimit(t *testing.T) {
 	assert.Equal(t, j.buildExitCode(), "137")
 	assert.Assert(t, is.Contains(r.stdout, "allocating\n"))
 	assert.Assert(t, !strings.Contains(r.stdout, "after-42"))
+	assert.Assert(t, is.Contains(r.stdout, "k8sdrv: the script was killed by the out-of-memory killer: its container reached its memory limit\n"))
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
 

@@ -45,11 +45,27 @@ start() {
 	command -v setsid >/dev/null 2>&1 && detach=setsid
 	# The runner (a trap, not an ignore: children must still see TERM) records
 	# the exit code in one write, then wakes whichever follower is current.
+	# A script killed (137) while the container's out-of-memory kill count
+	# rose gets a line saying so: kubelet only reports OOMKilled when the
+	# whole container dies. The count is read with builtins (no process).
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	PATH=$bin:$PATH $detach sh -c '
 		trap : TERM HUP
+		oom_kills() {
+			n=0
+			for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
+				[ -r "$f" ] || continue
+				while read -r k v; do [ "$k" = oom_kill ] && n=$v; done <"$f"
+			done
+		}
+		oom_kills; before=$n
 		"$1" "$2/script" <"/dev/null" >"$2/log" 2>&1
-		echo $? >"$2/status"
+		code=$?
+		if [ "$code" = 137 ]; then
+			oom_kills
+			[ "$n" -gt "$before" ] && echo "k8sdrv: the script was killed by the out-of-memory killer: its container reached its memory limit" >>"$2/log"
+		fi
+		echo "$code" >"$2/status"
 		read -r f <"$2/follower" && kill -USR1 "$f"
 		exit 0' k8sdrv-stage "$shell" "$dir" </dev/null >/dev/null 2>&1 &
 	echo $! >"$dir/pgid"
