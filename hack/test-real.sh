@@ -3,6 +3,7 @@
 # cluster is not already running, this brings it up, runs the suite, takes
 # it down again and fails unless the host is exactly as it was before
 # (hack/cluster/hostcheck.sh); a cluster that was already up is left up.
+# With K8SDRV_REAL_OPTIONAL=1 a cluster that cannot start is a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${K8SDRV_BINARY:-$PWD/bin/k8sdrv}
@@ -18,7 +19,16 @@ else
   hack/cluster/hostcheck.sh >"$work/before"
 fi
 
-line=$(CLUSTER=real hack/cluster/up.sh | tail -n1)
+if ! line=$(CLUSTER=real hack/cluster/up.sh | tail -n1) || [ -z "$line" ]; then
+  # K8SDRV_REAL_OPTIONAL=1 (set by .ci/run): a machine that cannot run a
+  # real node skips these tests, loudly, instead of failing them.
+  if [ "${K8SDRV_REAL_OPTIONAL:-}" = 1 ]; then
+    echo "test-real: SKIPPED: this machine could not start the real single-node cluster (log above)" >&2
+    exit 0
+  fi
+  echo "test-real: the real single-node cluster did not start (log above)" >&2
+  exit 1
+fi
 status=0
 K8SDRV_BINARY=$BIN K8SDRV_E2E_KUBECONFIG=${line#KUBECONFIG=} \
   K8SDRV_E2E_IMAGE=k8sdrv.local/debian:1 K8SDRV_E2E_HELPER_IMAGE=k8sdrv.local/debian:1 \
