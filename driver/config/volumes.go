@@ -97,8 +97,9 @@ func (v *Volumes) All() map[string]Mount {
 
 func (v *Volumes) validate(add func(key, format string, args ...any)) {
 	names := map[string]string{}
-	for _, key := range sortedKeys(v.All()) {
-		m := v.All()[key]
+	all := v.All()
+	for _, key := range sortedKeys(all) {
+		m := all[key]
 		switch {
 		case m.Name == "":
 			add(key+".name", "required")
