@@ -1,16 +1,8 @@
 #!/usr/bin/env bash
 # Stops and deletes the local KWOK test cluster. Safe to run when it is absent.
 set -euo pipefail
-# CLUSTER=real selects the real single-node cluster (real-down.sh); the default is KWOK.
-case ${CLUSTER:-kwok} in
-  kwok) ;;
-  real) exec "$(dirname "$0")/real-down.sh" "$@" ;;
-  *)
-    echo "cluster: unknown CLUSTER=$CLUSTER (kwok or real)" >&2
-    exit 2
-    ;;
-esac
 source "$(dirname "$0")/env.sh"
+select_cluster down "$@"
 
 # Lists processes still running from this cluster's kwokctl work directory,
 # which every component has on its command line.

@@ -55,3 +55,19 @@ node_ready() {
 }
 
 default_sa() { kc get serviceaccount default -n default; }
+
+# select_cluster ACTION ARGS...: CLUSTER=real hands ACTION (up or down) to
+# the real single-node cluster's real-ACTION.sh; the default is KWOK, which
+# the calling script goes on with.
+select_cluster() {
+  local action=$1
+  shift
+  case ${CLUSTER:-kwok} in
+    kwok) ;;
+    real) exec "$HACK_CLUSTER/real-$action.sh" "$@" ;;
+    *)
+      echo "cluster: unknown CLUSTER=$CLUSTER (kwok or real)" >&2
+      exit 2
+      ;;
+  esac
+}

@@ -3,16 +3,8 @@
 # Progress goes to stderr; the last stdout line is KUBECONFIG=<absolute path>,
 # so callers can do: eval "export $(hack/cluster/up.sh | tail -n1)".
 set -euo pipefail
-# CLUSTER=real selects the real single-node cluster (real-up.sh); the default is KWOK.
-case ${CLUSTER:-kwok} in
-  kwok) ;;
-  real) exec "$(dirname "$0")/real-up.sh" "$@" ;;
-  *)
-    echo "cluster: unknown CLUSTER=$CLUSTER (kwok or real)" >&2
-    exit 2
-    ;;
-esac
 source "$(dirname "$0")/env.sh"
+select_cluster up "$@"
 
 NEW_CONFIG=$CLUSTER_DIR/kwok-config.new.yaml
 
