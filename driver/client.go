@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/k8sdrv/k8sdrv/attach"
-	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/kubeapi"
 )
 

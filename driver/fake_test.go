@@ -24,7 +24,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/k8sdrv/k8sdrv/attach"
-	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/kubeapi"
 )
 

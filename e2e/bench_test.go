@@ -24,8 +24,8 @@ import (
 	"gotest.tools/v3/assert"
 
 	"github.com/k8sdrv/k8sdrv/attach"
-	"github.com/k8sdrv/k8sdrv/driver/config"
-	jobinput "github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/config"
+	jobinput "github.com/k8sdrv/k8sdrv/job"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 

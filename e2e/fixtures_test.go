@@ -15,8 +15,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/k8sdrv/k8sdrv/driver/config"
-	jobinput "github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/config"
+	jobinput "github.com/k8sdrv/k8sdrv/job"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 

@@ -6,7 +6,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"gotest.tools/v3/assert"
 
-	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/config"
 )
 
 // TestExampleK8sdrvConfigLoads: the example operator config is valid.

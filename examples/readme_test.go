@@ -10,7 +10,7 @@ import (
 
 	"gotest.tools/v3/assert"
 
-	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/config"
 )
 
 // TestREADMEListsEverySetting: the README's settings table names every

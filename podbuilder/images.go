@@ -5,8 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/k8sdrv/k8sdrv/driver/config"
-	"github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/job"
 )
 
 // checkImages refuses a job image or service that the operator's

@@ -8,8 +8,8 @@ import (
 	"gotest.tools/v3/assert"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/k8sdrv/k8sdrv/driver/config"
-	"github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/job"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 

@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
-	"github.com/k8sdrv/k8sdrv/driver/config"
-	"github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/job"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 

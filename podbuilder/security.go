@@ -3,7 +3,7 @@ package podbuilder
 import (
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/k8sdrv/k8sdrv/driver/config"
+	"github.com/k8sdrv/k8sdrv/config"
 )
 
 // securityContext is a container's security context: privileged and

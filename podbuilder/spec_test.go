@@ -11,8 +11,8 @@ import (
 	"github.com/BurntSushi/toml"
 	"gotest.tools/v3/assert"
 
-	"github.com/k8sdrv/k8sdrv/driver/config"
-	"github.com/k8sdrv/k8sdrv/driver/job"
+	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/job"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 

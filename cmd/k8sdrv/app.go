@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"k8s.io/klog/v2"
 
+	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/driver"
-	"github.com/k8sdrv/k8sdrv/driver/config"
 )
 
 // run executes the command line and returns the process exit code; exit
