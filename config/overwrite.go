@@ -2,8 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -66,44 +67,31 @@ func (e *JobError) Error() string { return e.msg }
 
 func jobErrorf(format string, args ...any) error { return &JobError{fmt.Sprintf(format, args...)} }
 
-// ForJob returns the configuration of one job: c with the job's overwrite
-// variables (vars, the CUSTOM_ENV_ variables without prefix) applied where
-// the operator's gates allow them. driverEnv reads k8sdrv's own
-// environment, where KUBERNETES_SERVICE_ACCOUNT_OVERWRITE_ALLOWED may
-// gate the service account as in GitLab Runner. Notes (ignored variables)
-// are added to Warnings.
-func (c *Config) ForJob(vars map[string]string, driverEnv func(string) string) (*Config, error) {
+// overwrite returns c with the job's overwrite variables (vars, the
+// CUSTOM_ENV_ variables without prefix) applied where the operator's gates
+// allow them, and every refusal. driverEnv reads k8sdrv's own environment,
+// where KUBERNETES_SERVICE_ACCOUNT_OVERWRITE_ALLOWED may gate the service
+// account as in GitLab Runner. Notes (ignored variables) are added to
+// Warnings.
+func (c *Config) overwrite(vars map[string]string, driverEnv func(string) string) (*Config, []error) {
 	out := c.clone()
-	steps := []func(map[string]string, func(string) string) error{
+	var errs []error
+	for _, step := range []func(map[string]string, func(string) string) []error{
 		out.overwriteNamespace, out.overwriteServiceAccount, out.overwriteBearerToken,
 		out.overwriteResources, out.overwriteLabels, out.overwriteAnnotations,
+	} {
+		errs = append(errs, step(vars, driverEnv)...)
 	}
-	for _, step := range steps {
-		if err := step(vars, driverEnv); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, errs
 }
 
 // clone copies c deeply enough that ForJob never changes c.
 func (c *Config) clone() *Config {
 	out := *c
-	out.Warnings = append([]string(nil), c.Warnings...)
-	out.PodLabels = copyMap(c.PodLabels)
-	out.PodAnnotations = copyMap(c.PodAnnotations)
+	out.Warnings = slices.Clone(c.Warnings)
+	out.PodLabels = maps.Clone(c.PodLabels)
+	out.PodAnnotations = maps.Clone(c.PodAnnotations)
 	return &out
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // gate applies one regex-gated overwrite: it returns the value to use and
@@ -126,19 +114,20 @@ func (c *Config) gate(variable, value, key, expr string) (bool, error) {
 	return true, nil
 }
 
-func (c *Config) overwriteNamespace(vars map[string]string, _ func(string) string) error {
+func (c *Config) overwriteNamespace(vars map[string]string, _ func(string) string) []error {
 	v := vars["KUBERNETES_NAMESPACE_OVERWRITE"]
 	ok, err := c.gate("KUBERNETES_NAMESPACE_OVERWRITE", v, "namespace_overwrite_allowed", c.NamespaceOverwriteAllowed)
-	if ok {
-		if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
-			return jobErrorf("KUBERNETES_NAMESPACE_OVERWRITE=%q is not a valid namespace: %s", v, msgs[0])
-		}
-		c.Namespace = v
+	if !ok {
+		return errList(err)
 	}
-	return err
+	if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
+		return errList(jobErrorf("KUBERNETES_NAMESPACE_OVERWRITE=%q is not a valid namespace: %s", v, msgs[0]))
+	}
+	c.Namespace = v
+	return nil
 }
 
-func (c *Config) overwriteServiceAccount(vars map[string]string, driverEnv func(string) string) error {
+func (c *Config) overwriteServiceAccount(vars map[string]string, driverEnv func(string) string) []error {
 	expr := c.ServiceAccountOverwriteAllowed
 	if expr == "" && driverEnv != nil {
 		expr = driverEnv("KUBERNETES_SERVICE_ACCOUNT_OVERWRITE_ALLOWED")
@@ -148,24 +137,25 @@ func (c *Config) overwriteServiceAccount(vars map[string]string, driverEnv func(
 	if ok {
 		c.ServiceAccount = v
 	}
-	return err
+	return errList(err)
 }
 
-func (c *Config) overwriteBearerToken(vars map[string]string, _ func(string) string) error {
+func (c *Config) overwriteBearerToken(vars map[string]string, _ func(string) string) []error {
 	v := vars["KUBERNETES_BEARER_TOKEN"]
 	switch {
 	case v == "":
 	case !c.BearerTokenOverwriteAllowed:
 		c.Warnings = append(c.Warnings, "KUBERNETES_BEARER_TOKEN is ignored: bearer_token_overwrite_allowed is not set")
 	case c.Host == "":
-		return jobErrorf("KUBERNETES_BEARER_TOKEN needs host in the k8sdrv configuration: a token without an API server address is not used")
+		return errList(jobErrorf("KUBERNETES_BEARER_TOKEN needs host in the k8sdrv configuration: a token without an API server address is not used"))
 	default:
 		c.BearerToken = v
 	}
 	return nil
 }
 
-func (c *Config) overwriteResources(vars map[string]string, _ func(string) string) error {
+func (c *Config) overwriteResources(vars map[string]string, _ func(string) string) []error {
+	var errs []error
 	for _, r := range c.Resources.Settings() {
 		v := vars[r.Variable]
 		if v == "" {
@@ -177,67 +167,59 @@ func (c *Config) overwriteResources(vars map[string]string, _ func(string) strin
 		}
 		q, err := ParseQuantity(v)
 		if err != nil {
-			return jobErrorf("%s: %v", r.Variable, err)
+			errs = append(errs, jobErrorf("%s: %v", r.Variable, err))
+			continue
 		}
 		if max, _ := ParseQuantity(*r.Max); q.Cmp(max) > 0 {
-			return jobErrorf("%s=%s is above %s_overwrite_max_allowed (%s)", r.Variable, v, r.Key, *r.Max)
+			errs = append(errs, jobErrorf("%s=%s is above %s_overwrite_max_allowed (%s)", r.Variable, v, r.Key, *r.Max))
+			continue
 		}
 		*r.Value = v
 	}
-	return nil
+	return errs
 }
 
-func (c *Config) overwriteLabels(vars map[string]string, _ func(string) string) error {
+func (c *Config) overwriteLabels(vars map[string]string, _ func(string) string) []error {
 	return c.overwriteMap(vars, "KUBERNETES_POD_LABELS_", "pod_labels_overwrite_allowed", c.PodLabelsOverwriteAllowed, &c.PodLabels)
 }
 
-func (c *Config) overwriteAnnotations(vars map[string]string, _ func(string) string) error {
+func (c *Config) overwriteAnnotations(vars map[string]string, _ func(string) string) []error {
 	return c.overwriteMap(vars, "KUBERNETES_POD_ANNOTATIONS_", "pod_annotations_overwrite_allowed", c.PodAnnotationsOverwriteAllowed, &c.PodAnnotations)
 }
 
-// overwriteMap adds the allowed KEY=VALUE variables with prefix to *m.
-func (c *Config) overwriteMap(vars map[string]string, prefix, key, expr string, m *map[string]string) error {
-	values, err := c.keyValues(vars, prefix, key, expr)
-	for k, v := range values {
+// overwriteMap adds the allowed "KEY=VALUE" variables with prefix to *m,
+// in name order (a later name wins), each gated as a whole by expr.
+func (c *Config) overwriteMap(vars map[string]string, prefix, key, expr string, m *map[string]string) []error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		ok, err := c.gate(name, vars[name], key, expr)
+		if !ok {
+			errs = append(errs, err)
+			continue
+		}
+		k, v, found := strings.Cut(vars[name], "=")
+		if !found || k == "" {
+			errs = append(errs, jobErrorf("%s=%q: want KEY=VALUE", name, vars[name]))
+			continue
+		}
 		if *m == nil {
 			*m = map[string]string{}
 		}
 		(*m)[k] = v
 	}
-	return err
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
 }
 
-// keyValues reads the "KEY=VALUE" variables with prefix (in name order),
-// each gated as a whole by expr.
-func (c *Config) keyValues(vars map[string]string, prefix, key, expr string) (map[string]string, error) {
-	var names []string
-	for name := range vars {
-		if strings.HasPrefix(name, prefix) {
-			names = append(names, name)
-		}
+// errList is err as a list: empty when err is nil.
+func errList(err error) []error {
+	if err == nil {
+		return nil
 	}
-	sort.Strings(names)
-	out := map[string]string{}
-	for _, name := range names {
-		ok, err := c.gate(name, vars[name], key, expr)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		k, v, found := strings.Cut(vars[name], "=")
-		if !found || k == "" {
-			return nil, jobErrorf("%s=%q: want KEY=VALUE", name, vars[name])
-		}
-		out[k] = v
-	}
-	return out, nil
+	return []error{err}
 }
-
-// JobErrorf returns a *JobError: the job asked for something the
-// operator's settings do not allow.
-func JobErrorf(format string, args ...any) error { return jobErrorf(format, args...) }
 
 func splitComma(s string) []string {
 	var out []string

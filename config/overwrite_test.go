@@ -7,6 +7,8 @@ import (
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/k8sdrv/k8sdrv/job"
 )
 
 func gated() *Config {
@@ -88,7 +90,7 @@ func TestForJobOverwrites(t *testing.T) {
 				env = noEnv
 			}
 			before := *c
-			got, err := c.ForJob(tc.vars, env)
+			got, err := overwritten(c, tc.vars, env)
 			if tc.wantErr != "" {
 				assert.ErrorContains(t, err, tc.wantErr)
 				var jobErr *JobError
@@ -123,21 +125,21 @@ func TestForJobResourceOverwrites(t *testing.T) {
 			}
 			*set.Value = "1"
 			// No maximum: ignored with a warning.
-			got, err := c.ForJob(map[string]string{s.Variable: "2"}, nil)
+			got, err := overwritten(c, map[string]string{s.Variable: "2"}, nil)
 			assert.NilError(t, err)
 			assert.Equal(t, *findSetting(got, s.Key).Value, "1")
 			assert.Check(t, is.Contains(strings.Join(got.Warnings, "\n"), s.Variable+" is ignored"))
 
 			*set.Max = "3"
-			got, err = c.ForJob(map[string]string{s.Variable: "2500m"}, nil)
+			got, err = overwritten(c, map[string]string{s.Variable: "2500m"}, nil)
 			assert.NilError(t, err)
 			assert.Equal(t, *findSetting(got, s.Key).Value, "2500m")
 			assert.Equal(t, *findSetting(c, s.Key).Value, "1", "the operator's config is unchanged")
 
-			_, err = c.ForJob(map[string]string{s.Variable: "4"}, nil)
+			_, err = overwritten(c, map[string]string{s.Variable: "4"}, nil)
 			assert.Error(t, err, s.Variable+"=4 is above "+s.Key+"_overwrite_max_allowed (3)")
 
-			_, err = c.ForJob(map[string]string{s.Variable: "lots"}, nil)
+			_, err = overwritten(c, map[string]string{s.Variable: "lots"}, nil)
 			assert.ErrorContains(t, err, s.Variable+`: "lots" is not a Kubernetes quantity`)
 		})
 	}
@@ -159,4 +161,10 @@ func TestLoadRejectsBadOverwriteGates(t *testing.T) {
 	assert.ErrorContains(t, err, `namespace_overwrite_allowed: "ci-(" is not a regular expression`)
 	assert.ErrorContains(t, err, `pod_annotations_overwrite_allowed: "*" is not a regular expression`)
 	assert.ErrorContains(t, err, `(to allow any value, write ".*")`)
+}
+
+// overwritten is ForJob's configuration for a job with only these variables.
+func overwritten(c *Config, vars map[string]string, env func(string) string) (*Config, error) {
+	jc, err := ForJob(c, &job.Job{Variables: vars}, env)
+	return jc.Config, err
 }

@@ -12,24 +12,29 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
 // Cleanup deletes everything the job created, within
 // cleanup_resources_timeout and on its own deadline (it also runs after a
 // cancelled or timed-out job). Without prepare's state file it finds the
-// job's pods by their labels.
-func (d *Driver) Cleanup() error {
-	ctx, cancel := context.WithTimeout(context.Background(), d.Config.CleanupResourcesTimeout.Duration)
+// job's pods by their labels; only then does it need the job, and jobErr
+// (from LoadJob: a job that could not be read or was refused) matters.
+func (d *Driver) Cleanup(jc *config.JobConfig, jobErr error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), jc.CleanupResourcesTimeout.Duration)
 	defer cancel()
 	state, err := loadState(d.Env.TmpDir)
 	switch {
 	case errors.Is(err, errNoState):
-		err = d.deleteByLabels(ctx)
+		if jobErr != nil && !Refused(jobErr) {
+			return jobErr
+		}
+		err = d.deleteByLabels(ctx, jc)
 	case err != nil:
 		return err
 	default:
-		err = d.deleteByState(ctx, state)
+		err = d.deleteByState(ctx, jc.Config, state)
 	}
 	if err != nil {
 		return err
@@ -40,39 +45,35 @@ func (d *Driver) Cleanup() error {
 	return nil
 }
 
-func (d *Driver) deleteByState(ctx context.Context, s *State) error {
-	cluster, err := d.clusterAccess()
+func (d *Driver) deleteByState(ctx context.Context, cfg *config.Config, s *State) error {
+	cluster, err := d.clusterAccess(cfg)
 	if err != nil {
 		return err
 	}
-	return deletePod(ctx, cluster, s.Namespace, s.Pod, types.UID(s.UID), d.Config.CleanupGracePeriodSeconds)
+	return deletePod(ctx, cluster, s.Namespace, s.Pod, types.UID(s.UID), cfg.CleanupGracePeriodSeconds)
 }
 
 // deleteByLabels deletes the pods labelled with this job's identity. It
 // needs at least the job ID, so that it can never select another job's pod.
-func (d *Driver) deleteByLabels(ctx context.Context) error {
-	cfg, j, err := d.forJob()
-	if err != nil && !refused(err) {
-		return err
-	}
-	selector := podbuilder.Labels(j)
+func (d *Driver) deleteByLabels(ctx context.Context, jc *config.JobConfig) error {
+	selector := podbuilder.Labels(jc.Job)
 	if selector[podbuilder.LabelJobID] == "" {
 		d.Log.Info().Msg("no state file and no CI_JOB_ID: nothing to clean up")
 		return nil
 	}
-	cluster, err := d.clusterAccess()
+	cluster, err := d.clusterAccess(jc.Config)
 	if err != nil {
 		return err
 	}
-	pods := cluster.Pods(cfg.Namespace)
+	pods := cluster.Pods(jc.Namespace)
 	// kubeAPI: pods, list
 	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()})
 	if err != nil {
-		return fmt.Errorf("list the job's pods in %s: %w%s", cfg.Namespace, err, hint(err))
+		return fmt.Errorf("list the job's pods in %s: %w%s", jc.Namespace, err, hint(err))
 	}
 	var errs []error
 	for _, pod := range list.Items {
-		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, pod.UID, d.Config.CleanupGracePeriodSeconds))
+		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, pod.UID, jc.CleanupGracePeriodSeconds))
 	}
 	return errors.Join(errs...)
 }
@@ -80,7 +81,7 @@ func (d *Driver) deleteByLabels(ctx context.Context) error {
 // deletePod deletes one pod (only the one with uid, when given) with the
 // given grace period (nil: the pod's own), retrying transient API errors
 // until ctx ends. NotFound is success.
-func deletePod(ctx context.Context, cluster *Cluster, namespace, name string, uid types.UID, grace *int64) error {
+func deletePod(ctx context.Context, cluster Cluster, namespace, name string, uid types.UID, grace *int64) error {
 	opts := metav1.DeleteOptions{GracePeriodSeconds: grace}
 	if uid != "" {
 		opts.Preconditions = &metav1.Preconditions{UID: &uid}

@@ -13,24 +13,22 @@ import (
 	"github.com/k8sdrv/k8sdrv/kubeapi"
 )
 
-// Cluster is k8sdrv's access to the Kubernetes API: pods, and exec into
-// the job pod.
-type Cluster struct {
-	// Pods returns the pod API of a namespace.
-	Pods func(namespace string) kubeapi.Pods
-	// Events returns the event API of a namespace.
-	Events func(namespace string) kubeapi.Events
-	// Exists reports whether a core/v1 object exists.
-	Exists func(ctx context.Context, namespace, resource, name string) (bool, error)
-	// Executor returns an attach.Executor for a pod.
-	Executor func(namespace, pod string) attach.Executor
+// Cluster is the Kubernetes API as k8sdrv uses it: pods, their events,
+// the existence of the service account and pull secrets a pod names, and
+// exec into the job's pod. A test adapts client-go's fake clientset to it.
+type Cluster interface {
+	Pods(namespace string) kubeapi.Pods
+	Events(namespace string) kubeapi.Events
+	ServiceAccountExists(ctx context.Context, namespace, name string) (bool, error)
+	SecretExists(ctx context.Context, namespace, name string) (bool, error)
+	Executor(namespace, pod string) attach.Executor
 }
 
 // Connect builds the cluster access without contacting the API server:
 // an explicit host (with certificates or a bearer token) when configured,
 // else the in-cluster service account, else the kubeconfig (KUBECONFIG,
 // ~/.kube/config, current context).
-func Connect(cfg *config.Config, userAgent string) (*Cluster, error) {
+func Connect(cfg *config.Config, userAgent string) (Cluster, error) {
 	rc, err := restConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -42,18 +40,35 @@ func Connect(cfg *config.Config, userAgent string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cluster{
-		Pods:   func(namespace string) kubeapi.Pods { return kubeapi.PodClient{Client: core, Namespace: namespace} },
-		Events: func(namespace string) kubeapi.Events { return kubeapi.EventClient{Client: core, Namespace: namespace} },
-		Exists: func(ctx context.Context, namespace, resource, name string) (bool, error) {
-			// kubeAPI: serviceaccounts, get
-			// kubeAPI: secrets, get
-			return kubeapi.Exists(ctx, core, namespace, resource, name)
-		},
-		Executor: func(namespace, pod string) attach.Executor {
-			return &attach.PodExecutor{Config: rc, Client: core, Namespace: namespace, Pod: pod}
-		},
-	}, nil
+	return &apiCluster{rc: rc, core: core}, nil
+}
+
+// apiCluster is Cluster over a core/v1 REST client.
+type apiCluster struct {
+	rc   *rest.Config
+	core rest.Interface
+}
+
+func (c *apiCluster) Pods(namespace string) kubeapi.Pods {
+	return kubeapi.PodClient{Client: c.core, Namespace: namespace}
+}
+
+func (c *apiCluster) Events(namespace string) kubeapi.Events {
+	return kubeapi.EventClient{Client: c.core, Namespace: namespace}
+}
+
+func (c *apiCluster) ServiceAccountExists(ctx context.Context, namespace, name string) (bool, error) {
+	// kubeAPI: serviceaccounts, get
+	return kubeapi.Exists(ctx, c.core, namespace, "serviceaccounts", name)
+}
+
+func (c *apiCluster) SecretExists(ctx context.Context, namespace, name string) (bool, error) {
+	// kubeAPI: secrets, get
+	return kubeapi.Exists(ctx, c.core, namespace, "secrets", name)
+}
+
+func (c *apiCluster) Executor(namespace, pod string) attach.Executor {
+	return &attach.PodExecutor{Config: c.rc, Client: c.core, Namespace: namespace, Pod: pod}
 }
 
 func restConfig(cfg *config.Config) (*rest.Config, error) {

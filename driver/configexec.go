@@ -3,6 +3,8 @@ package driver
 import (
 	"encoding/json"
 	"os"
+
+	"github.com/k8sdrv/k8sdrv/config"
 )
 
 // configOutput is what config_exec prints for gitlab-runner.
@@ -24,12 +26,12 @@ type driverInfo struct {
 // cache directories, whether concurrent jobs share the builds directory
 // (so the runner gives each its own sub-directory), and bash, the shell
 // the stage scripts are written for.
-func (d *Driver) ConfigStage() error {
+func (d *Driver) ConfigStage(cfg *config.Config) error {
 	host, _ := os.Hostname()
 	return json.NewEncoder(d.Stdout).Encode(configOutput{
-		BuildsDir:         d.Config.BuildsDir,
-		CacheDir:          d.Config.CacheDir,
-		BuildsDirIsShared: d.Config.BuildsDirIsShared(),
+		BuildsDir:         cfg.BuildsDir,
+		CacheDir:          cfg.CacheDir,
+		BuildsDirIsShared: cfg.BuildsDirIsShared(),
 		Hostname:          host,
 		Driver:            driverInfo{Name: "k8sdrv", Version: d.Version},
 		Shell:             "bash",

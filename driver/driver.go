@@ -13,69 +13,60 @@ import (
 	"github.com/k8sdrv/k8sdrv/job"
 )
 
-// Driver carries what every stage needs. The cluster connection is made
-// lazily, on first use, so that config and dry runs never touch it.
+// Driver carries what every stage needs besides the job: the runner's
+// environment, the output streams and the cluster connection, which is
+// made on first use so that config and dry runs never touch it.
 type Driver struct {
-	Config  *config.Config
 	Env     RunnerEnv
 	Environ []string
 	Version string
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Log     zerolog.Logger
-	// Connect builds the cluster access; tests replace it.
-	Connect func() (*Cluster, error)
+	// Connect builds the cluster access for a job's configuration; tests
+	// replace it.
+	Connect func(cfg *config.Config) (Cluster, error)
 
 	once    sync.Once
-	cluster *Cluster
+	cluster Cluster
 	err     error
-
-	jobOnce   sync.Once
-	jobConfig *config.Config
-	job       *job.Job
-	jobErr    error
 }
 
-// New returns a Driver that connects with the operator's configuration.
-func New(cfg *config.Config, env RunnerEnv, environ []string, version string, stdout, stderr io.Writer) *Driver {
-	d := &Driver{
-		Config: cfg, Env: env, Environ: environ, Version: version,
+// New returns a Driver that connects with the job's configuration (the
+// operator's, or the job's own bearer token where allowed).
+func New(env RunnerEnv, environ []string, version string, stdout, stderr io.Writer) *Driver {
+	return &Driver{
+		Env: env, Environ: environ, Version: version,
 		Stdout: stdout, Stderr: stderr,
 		Log: NewLogger(stderr),
-	}
-	d.Connect = func() (*Cluster, error) {
-		if !cfg.BearerTokenOverwriteAllowed {
+		Connect: func(cfg *config.Config) (Cluster, error) {
 			return Connect(cfg, "k8sdrv/"+version)
-		}
-		// The job may bring its own bearer token: read the job for it.
-		jobCfg, _, err := d.forJob()
-		if err != nil && !refused(err) {
-			return nil, err
-		}
-		return Connect(jobCfg, "k8sdrv/"+version)
+		},
 	}
-	return d
 }
 
-// forJob reads the job once and returns it with the configuration for it:
-// the operator's, with the job's overwrite variables applied where allowed.
-// When the settings refuse a variable (a *config.JobError), the operator's
-// configuration comes with the error: prepare fails on it, cleanup still
-// cleans up with it.
-func (d *Driver) forJob() (*config.Config, *job.Job, error) {
-	d.jobOnce.Do(func() {
-		d.job, d.jobErr = job.Load(d.Environ, d.Env.JobResponseFile)
-		if d.jobErr == nil {
-			d.jobConfig, d.jobErr = d.Config.ForJob(d.job.Variables, os.Getenv)
-		}
-		if refused(d.jobErr) {
-			d.jobConfig = d.Config
-		}
-	})
-	return d.jobConfig, d.job, d.jobErr
+// LoadJob reads the job gitlab-runner describes (CUSTOM_ENV_*,
+// JOB_RESPONSE_FILE) and checks it against the operator's rules
+// (config.ForJob). It always returns a configuration to clean up with: on
+// a refusal (a *config.JobError) the operator's own with the job, when the
+// job cannot be read at all the operator's with no job.
+func (d *Driver) LoadJob(cfg *config.Config) (*config.JobConfig, error) {
+	j, err := job.Load(d.Environ, d.Env.JobResponseFile)
+	if err != nil {
+		return WithoutJob(cfg), err
+	}
+	return config.ForJob(cfg, j, os.Getenv)
 }
 
-func refused(err error) bool {
+// WithoutJob is the configuration of a stage that does not read the job:
+// the operator's, as it is.
+func WithoutJob(cfg *config.Config) *config.JobConfig {
+	return &config.JobConfig{Config: cfg, Job: &job.Job{}}
+}
+
+// Refused reports whether err holds a job's request that the operator's
+// settings refuse (a *config.JobError).
+func Refused(err error) bool {
 	var jobErr *config.JobError
 	return errors.As(err, &jobErr)
 }
@@ -87,9 +78,11 @@ func NewLogger(w io.Writer) zerolog.Logger {
 	return zerolog.New(out).Level(zerolog.InfoLevel)
 }
 
-func (d *Driver) clusterAccess() (*Cluster, error) {
+// clusterAccess connects on first use, with the configuration of the
+// stage's job; one process serves one stage of one job.
+func (d *Driver) clusterAccess(cfg *config.Config) (Cluster, error) {
 	d.once.Do(func() {
-		d.cluster, d.err = d.Connect()
+		d.cluster, d.err = d.Connect(cfg)
 		if d.err != nil {
 			d.err = fmt.Errorf("connect to Kubernetes: %w", d.err)
 		}
@@ -97,14 +90,14 @@ func (d *Driver) clusterAccess() (*Cluster, error) {
 	return d.cluster, d.err
 }
 
-// Scrub hides the job's masked variable values in err's message (an API
+// Scrub hides job j's masked variable values in err's message (an API
 // error may echo a label or annotation built from one), keeping err's
 // type for ExitCode.
-func (d *Driver) Scrub(err error) error {
-	if err == nil || d.job == nil || len(d.job.Masked) == 0 {
+func Scrub(err error, j *job.Job) error {
+	if err == nil || j == nil || len(j.Masked) == 0 {
 		return err
 	}
-	msg := d.job.Scrub(err.Error())
+	msg := j.Scrub(err.Error())
 	if msg == err.Error() {
 		return err
 	}

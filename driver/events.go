@@ -18,8 +18,8 @@ import (
 // print_pod_warning_events allows (it does by default): after a failed
 // start or stage they usually say why (FailedMount, OOMKilling, Evicted).
 // It never fails the caller: events are a diagnosis, not a result.
-func (d *Driver) printWarningEvents(cluster *Cluster, namespace, pod string) {
-	if d.Config.PrintPodWarningEvents != nil && !*d.Config.PrintPodWarningEvents {
+func (d *Driver) printWarningEvents(cfg *config.Config, cluster Cluster, namespace, pod string) {
+	if cfg.PrintPodWarningEvents != nil && !*cfg.PrintPodWarningEvents {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -62,22 +62,25 @@ func (d *Driver) checkResources(ctx context.Context, cfg *config.Config) error {
 	if cfg.ResourceAvailabilityCheckMaxAttempts <= 0 {
 		return nil
 	}
-	cluster, err := d.clusterAccess()
+	cluster, err := d.clusterAccess(cfg)
 	if err != nil {
 		return err
 	}
-	type object struct{ resource, name string }
+	type object struct {
+		resource, name string
+		exists         func(ctx context.Context, namespace, name string) (bool, error)
+	}
 	var wanted []object
 	if cfg.ServiceAccount != "" {
-		wanted = append(wanted, object{"serviceaccounts", cfg.ServiceAccount})
+		wanted = append(wanted, object{"serviceaccounts", cfg.ServiceAccount, cluster.ServiceAccountExists})
 	}
 	for _, s := range cfg.ImagePullSecrets {
-		wanted = append(wanted, object{"secrets", s})
+		wanted = append(wanted, object{"secrets", s, cluster.SecretExists})
 	}
 	for attempt := 1; ; attempt++ {
 		var missing []string
 		for _, o := range wanted {
-			ok, err := cluster.Exists(ctx, cfg.Namespace, o.resource, o.name)
+			ok, err := o.exists(ctx, cfg.Namespace, o.name)
 			if err != nil {
 				return fmt.Errorf("check %s %s/%s: %w%s", o.resource, cfg.Namespace, o.name, err, hint(err))
 			}

@@ -37,7 +37,7 @@ func ExitCode(err error, env RunnerEnv, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "k8sdrv: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	// A job variable the operator's settings refuse fails the job as the
 	// job's own doing: retrying prepare could not help.
-	if refused(err) {
+	if Refused(err) {
 		return env.BuildFailureExitCode
 	}
 	return env.SystemFailureExitCode

@@ -13,6 +13,7 @@ import (
 	"gotest.tools/v3/assert"
 
 	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/job"
 	is "gotest.tools/v3/assert/cmp"
 )
 
@@ -112,7 +113,7 @@ func TestExitCodeUnwritableExitCodeFileIsSystemFailure(t *testing.T) {
 func TestExitCodeRefusedJobVariable(t *testing.T) {
 	dir := t.TempDir()
 	env := RunnerEnv{BuildFailureExitCode: 1, SystemFailureExitCode: 2, BuildExitCodeFile: filepath.Join(dir, "code")}
-	_, err := (&config.Config{Overwrites: config.Overwrites{NamespaceOverwriteAllowed: "ci-.*"}}).ForJob(map[string]string{"KUBERNETES_NAMESPACE_OVERWRITE": "prod"}, nil)
+	_, err := config.ForJob(&config.Config{Overwrites: config.Overwrites{NamespaceOverwriteAllowed: "ci-.*"}}, &job.Job{Variables: map[string]string{"KUBERNETES_NAMESPACE_OVERWRITE": "prod"}}, nil)
 	var stderr bytes.Buffer
 	assert.Equal(t, ExitCode(fmt.Errorf("prepare: %w", err), env, &stderr), 1)
 	assert.Equal(t, stderr.String(), "k8sdrv: prepare: KUBERNETES_NAMESPACE_OVERWRITE=\"prod\" is not allowed: it must match namespace_overwrite_allowed \"ci-.*\" (the whole value)\n")

@@ -16,19 +16,15 @@ import (
 
 // DryRun prints the job's pod (its first attempt) as YAML and contacts no
 // cluster; warnings about the configuration go to stderr.
-func (d *Driver) DryRun() error {
-	cfg, j, err := d.forJob()
-	if err != nil {
-		return err
-	}
-	for _, w := range cfg.Warnings {
+func (d *Driver) DryRun(jc *config.JobConfig) error {
+	for _, w := range jc.Warnings {
 		d.Log.Warn().Msg(w)
 	}
-	pod, err := podbuilder.Build(cfg, j)
+	pods, err := podbuilder.Build(jc)
 	if err != nil {
 		return fmt.Errorf("build pod: %w", err)
 	}
-	out, err := yaml.Marshal(pod)
+	out, err := yaml.Marshal(pods[0])
 	if err != nil {
 		return err
 	}
@@ -40,39 +36,35 @@ func (d *Driver) DryRun() error {
 // watch bounded by poll_timeout, until all its containers run. A pod that
 // cannot start is deleted before Prepare returns; one whose image pull
 // failed is created again with the next pull policy, while there is one.
-func (d *Driver) Prepare(ctx context.Context) error {
+func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 	if d.Env.TmpDir == "" {
 		return fmt.Errorf("TMPDIR is not set: prepare keeps the job's state there")
 	}
-	cfg, j, err := d.forJob()
-	if err != nil {
-		return err
-	}
-	for _, w := range cfg.Warnings {
+	for _, w := range jc.Warnings {
 		d.Log.Warn().Msg(w)
 	}
-	if err := d.checkResources(ctx, cfg); err != nil {
+	pods, err := podbuilder.Build(jc)
+	if err != nil {
+		return fmt.Errorf("build pod: %w", err)
+	}
+	if err := d.checkResources(ctx, jc.Config); err != nil {
 		return err
 	}
-	attempts := podbuilder.PullAttempts(cfg, j)
-	for attempt := 0; ; attempt++ {
-		pod, err := podbuilder.BuildAttempt(cfg, j, attempt)
-		if err != nil {
-			return fmt.Errorf("build pod: %w", err)
-		}
-		err = d.start(ctx, cfg, pod)
+	for attempt, pod := range pods {
+		err = d.start(ctx, jc.Config, pod)
 		var pull *pullError
-		if err == nil || !errors.As(err, &pull) || attempt+1 >= attempts {
+		if err == nil || !errors.As(err, &pull) || attempt+1 == len(pods) {
 			return err
 		}
 		fmt.Fprintf(d.Stderr, "%v; trying the next pull policy\n", err)
 	}
+	return err
 }
 
 // start creates one pod, records it, and waits until it runs; a pod that
 // cannot start is deleted.
 func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod) error {
-	cluster, err := d.clusterAccess()
+	cluster, err := d.clusterAccess(cfg)
 	if err != nil {
 		return err
 	}
@@ -83,14 +75,14 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod)
 	}
 	state := &State{Namespace: created.Namespace, Pod: created.Name, UID: string(created.UID), DriverDir: cfg.DriverDir}
 	if err := saveState(d.Env.TmpDir, state); err != nil {
-		d.deletePod(state)
+		d.deletePod(cfg, state)
 		return err
 	}
 	fmt.Fprintf(d.Stderr, "Created pod %s/%s\n", created.Namespace, created.Name)
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
 	if err := d.waitRunning(ctx, cluster, created, timeout); err != nil {
-		d.printWarningEvents(cluster, state.Namespace, state.Pod)
-		d.deletePod(state)
+		d.printWarningEvents(cfg, cluster, state.Namespace, state.Pod)
+		d.deletePod(cfg, state)
 		return err
 	}
 	return nil
@@ -98,10 +90,10 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod)
 
 // deletePod removes a pod that failed to start, on its own deadline; the
 // runner's cleanup call deletes it again if this fails.
-func (d *Driver) deletePod(s *State) {
-	ctx, cancel := context.WithTimeout(context.Background(), d.Config.CleanupResourcesTimeout.Duration)
+func (d *Driver) deletePod(cfg *config.Config, s *State) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.CleanupResourcesTimeout.Duration)
 	defer cancel()
-	if err := d.deleteByState(ctx, s); err != nil {
+	if err := d.deleteByState(ctx, cfg, s); err != nil {
 		d.Log.Warn().Err(err).Str("pod", s.Pod).Msg("could not delete the pod; cleanup will retry")
 	}
 }

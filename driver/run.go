@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/k8sdrv/k8sdrv/attach"
+	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
@@ -33,7 +34,7 @@ func StageContainer(stage string) string {
 // Run executes the stage script at scriptPath in the job's pod. A non-zero
 // exit of the script is a *BuildFailure; any other error means the stage's
 // outcome is unknown or the infrastructure failed.
-func (d *Driver) Run(ctx context.Context, scriptPath, stage string) error {
+func (d *Driver) Run(ctx context.Context, jc *config.JobConfig, scriptPath, stage string) error {
 	state, err := loadState(d.Env.TmpDir)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func (d *Driver) Run(ctx context.Context, scriptPath, stage string) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", stage, err)
 	}
-	cluster, err := d.clusterAccess()
+	cluster, err := d.clusterAccess(jc.Config)
 	if err != nil {
 		return err
 	}
@@ -54,13 +55,13 @@ func (d *Driver) Run(ctx context.Context, scriptPath, stage string) error {
 		Script:           script,
 		Out:              d.Stdout,
 		Diag:             d.Stderr,
-		ReconnectTimeout: d.Config.ReconnectTimeout.Duration,
+		ReconnectTimeout: jc.ReconnectTimeout.Duration,
 		StopTimeout:      stopTimeout,
 		Check:            func(ctx context.Context) error { return checkContainer(ctx, cluster, state, container) },
 	}
 	code, err := s.Run(ctx)
 	if err != nil || code != 0 {
-		d.printWarningEvents(cluster, state.Namespace, state.Pod)
+		d.printWarningEvents(jc.Config, cluster, state.Namespace, state.Pod)
 	}
 	if err != nil {
 		return fmt.Errorf("stage %s in pod %s/%s: %w", stage, state.Namespace, state.Pod, err)
@@ -73,7 +74,7 @@ func (d *Driver) Run(ctx context.Context, scriptPath, stage string) error {
 
 // checkContainer tells a transient stream failure from a lost pod: it
 // fails when the pod is gone or replaced, or the container has terminated.
-func checkContainer(ctx context.Context, cluster *Cluster, state *State, container string) error {
+func checkContainer(ctx context.Context, cluster Cluster, state *State, container string) error {
 	// kubeAPI: pods, get
 	pod, err := cluster.Pods(state.Namespace).Get(ctx, state.Pod, metav1.GetOptions{})
 	switch {

@@ -91,7 +91,7 @@ func podStatus(pod *corev1.Pod) string {
 
 // waitRunning watches the pod until it runs, fails, or timeout passes. A
 // closed watch is resumed from the last resource version seen.
-func (d *Driver) waitRunning(parent context.Context, cluster *Cluster, pod *corev1.Pod, timeout time.Duration) error {
+func (d *Driver) waitRunning(parent context.Context, cluster Cluster, pod *corev1.Pod, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	timeoutError := func(pod *corev1.Pod, timeout time.Duration) error {

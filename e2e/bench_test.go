@@ -26,7 +26,6 @@ import (
 	"github.com/k8sdrv/k8sdrv/attach"
 	"github.com/k8sdrv/k8sdrv/config"
 	jobinput "github.com/k8sdrv/k8sdrv/job"
-	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
 // The benchmarks measure each phase of a job through the k8sdrv binary and,
@@ -249,9 +248,7 @@ func floorPod(b *testing.B) *corev1.Pod {
 	assert.NilError(b, os.WriteFile(cfgPath, []byte(text), 0o600))
 	cfg, err := config.Load(cfgPath)
 	assert.NilError(b, err)
-	pod, err := podbuilder.Build(cfg, &jobinput.Job{ID: "floor", ProjectID: "1", RunnerShortToken: "floor", ConcurrentID: "0"})
-	assert.NilError(b, err)
-	return pod
+	return buildPods(b, cfg, &jobinput.Job{ID: "floor", ProjectID: "1", RunnerShortToken: "floor", ConcurrentID: "0"})[0]
 }
 
 func createAndWait(b *testing.B, pod *corev1.Pod) *corev1.Pod {

@@ -42,11 +42,12 @@ func TestIntegrationAPIServerAcceptsEveryFixture(t *testing.T) {
 			}
 			j, err := jobinput.Load(environ, response)
 			assert.NilError(t, err)
-			pod, err := podbuilder.Build(cfg, j)
-			assert.NilError(t, err)
-			pod.Namespace = "default" // fixtures name namespaces this cluster lacks
-			_, err = kube.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-			assert.NilError(t, err)
+			// Every pull attempt of the pod, as prepare would create it.
+			for _, pod := range buildPods(t, cfg, j) {
+				pod.Namespace = "default" // fixtures name namespaces this cluster lacks
+				_, err = kube.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+				assert.NilError(t, err)
+			}
 		})
 	}
 }
@@ -73,4 +74,14 @@ func ensureClusterObjects(t *testing.T) {
 	if !apierrors.IsAlreadyExists(err) {
 		assert.NilError(t, err)
 	}
+}
+
+// buildPods checks job j against cfg and builds its pods, as prepare does.
+func buildPods(t testing.TB, cfg *config.Config, j *jobinput.Job) []*corev1.Pod {
+	t.Helper()
+	jc, err := config.ForJob(cfg, j, func(string) string { return "" })
+	assert.NilError(t, err)
+	pods, err := podbuilder.Build(jc)
+	assert.NilError(t, err)
+	return pods
 }

@@ -40,22 +40,26 @@ const (
 	ManagedBy         = "k8sdrv"
 )
 
-// Build returns the pod for job j under configuration cfg: its first
-// attempt (see BuildAttempt).
-func Build(cfg *config.Config, j *job.Job) (*corev1.Pod, error) {
-	return BuildAttempt(cfg, j, 0)
+// Build returns job jc's pod, once per pull attempt (see
+// config.JobConfig.PullAttempts): the attempts differ only in their image
+// pull policies. jc must come from config.ForJob without an error: Build
+// checks no operator rule again.
+func Build(jc *config.JobConfig) ([]*corev1.Pod, error) {
+	lists := pullPolicies(jc)
+	pods := make([]*corev1.Pod, jc.PullAttempts())
+	for attempt := range pods {
+		pod, err := build(jc.Config, jc.Job, func(c []corev1.Container) { applyPullPolicies(c, lists, attempt) })
+		if err != nil {
+			return nil, err
+		}
+		pods[attempt] = pod
+	}
+	return pods, nil
 }
 
-// BuildAttempt returns the pod of the given attempt (0-based, fewer than
-// PullAttempts): the attempts differ only in their image pull policies.
-func BuildAttempt(cfg *config.Config, j *job.Job, attempt int) (*corev1.Pod, error) {
-	if err := checkImages(cfg, j); err != nil {
-		return nil, err
-	}
-	policies, err := pullPolicies(cfg, j)
-	if err != nil {
-		return nil, err
-	}
+// build returns the pod, with setPullPolicies applied to its containers
+// before the operator's pod_spec patches (which may change them again).
+func build(cfg *config.Config, j *job.Job, setPullPolicies func([]corev1.Container)) (*corev1.Pod, error) {
 	l := newLayout(cfg, j)
 	services, err := serviceContainers(cfg, j, l)
 	if err != nil {
@@ -84,7 +88,7 @@ func BuildAttempt(cfg *config.Config, j *job.Job, attempt int) (*corev1.Pod, err
 			HostAliases:   aliases,
 		},
 	}
-	applyPullPolicies(pod.Spec.Containers, policies, attempt)
+	setPullPolicies(pod.Spec.Containers)
 	applyPodSettings(pod, cfg, j)
 	pod.Spec.SecurityContext = podSecurityContext(cfg.PodSecurityContext)
 	pod.Spec.Containers[0].Lifecycle = lifecycle(cfg.ContainerLifecycle)

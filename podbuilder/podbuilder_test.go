@@ -74,7 +74,7 @@ func TestBuild(t *testing.T) {
 			j, err := job.Load(environ(tc.environ), responseFile(tc.name))
 			assert.NilError(t, err)
 
-			pod, err := podbuilder.Build(cfg, j)
+			pod, err := build(cfg, j)
 			assert.NilError(t, err)
 
 			out, err := yaml.Marshal(pod)
@@ -120,7 +120,7 @@ func TestBuildNamesAreValid(t *testing.T) {
 			j, err := job.Load(environ(env), "")
 			assert.NilError(t, err)
 
-			pod, err := podbuilder.Build(cfg, j)
+			pod, err := build(cfg, j)
 			assert.NilError(t, err)
 
 			generateName := pod.GenerateName
@@ -187,7 +187,7 @@ func TestBuildRejectsServices(t *testing.T) {
 			assert.NilError(t, err)
 			j.Services = tc.services
 
-			pod, err := podbuilder.Build(cfg, j)
+			pod, err := build(cfg, j)
 			assert.Check(t, is.Nil(pod))
 			assert.Assert(t, err != nil)
 			for _, want := range tc.want {
@@ -203,7 +203,7 @@ func TestBuildRejectsConfigServiceAlias(t *testing.T) {
 	j, err := job.Load(environ(nil), "")
 	assert.NilError(t, err)
 
-	_, err = podbuilder.Build(cfg, j)
+	_, err = build(cfg, j)
 	assert.ErrorContains(t, err, `services[0] docker:27-dind: alias "docker_daemon" is not a valid host name`)
 }
 
@@ -213,10 +213,10 @@ func TestBuildIsDeterministic(t *testing.T) {
 	j, err := job.Load(environ(nil), golden.Path("services.job.json"))
 	assert.NilError(t, err)
 
-	first, err := podbuilder.Build(cfg, j)
+	first, err := build(cfg, j)
 	assert.NilError(t, err)
 	for range 20 {
-		again, err := podbuilder.Build(cfg, j)
+		again, err := build(cfg, j)
 		assert.NilError(t, err)
 		assert.DeepEqual(t, again, first)
 	}

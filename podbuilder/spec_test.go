@@ -13,7 +13,6 @@ import (
 
 	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/job"
-	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
 // specPage is GitLab's Kubernetes executor documentation, kept beside the
@@ -55,7 +54,7 @@ func TestDocumentationSnippets(t *testing.T) {
 			continue
 		}
 		assert.NilError(t, err, "snippet %d:\n%s", i, text)
-		_, err = podbuilder.Build(cfg, &job.Job{ID: "1", ProjectID: "1", ConcurrentID: "0", RunnerShortToken: "doc"})
+		_, err = build(cfg, &job.Job{ID: "1", ProjectID: "1", ConcurrentID: "0", RunnerShortToken: "doc"})
 		assert.NilError(t, err, "snippet %d:\n%s", i, text)
 		loaded++
 	}

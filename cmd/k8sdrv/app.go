@@ -30,15 +30,20 @@ func run(args, environ []string) int {
 
 func newApp(env driver.RunnerEnv, environ []string) *cli.App {
 	// withDriver turns a stage into a CLI action: load the operator
-	// configuration, build the driver, run the stage.
-	withDriver := func(stage func(*cli.Context, *driver.Driver) error) cli.ActionFunc {
+	// configuration, build the driver, run the stage, and hide the values
+	// of the job's masked variables in its error.
+	withDriver := func(stage stageFunc) cli.ActionFunc {
 		return func(c *cli.Context) error {
 			cfg, err := config.Load(c.String("config"))
 			if err != nil {
 				return err
 			}
-			d := driver.New(cfg, env, environ, version, os.Stdout, os.Stderr)
-			return d.Scrub(stage(c, d))
+			d := driver.New(env, environ, version, os.Stdout, os.Stderr)
+			jc, err := stage(c, d, cfg)
+			if jc != nil {
+				err = driver.Scrub(err, jc.Job)
+			}
+			return err
 		}
 	}
 	return &cli.App{
@@ -57,7 +62,7 @@ func newApp(env driver.RunnerEnv, environ []string) *cli.App {
 			{
 				Name:   "config",
 				Usage:  "print the config_exec JSON for gitlab-runner",
-				Action: withDriver(func(_ *cli.Context, d *driver.Driver) error { return d.ConfigStage() }),
+				Action: withDriver(configStage),
 			},
 			{
 				Name:   "prepare",
@@ -74,28 +79,59 @@ func newApp(env driver.RunnerEnv, environ []string) *cli.App {
 			{
 				Name:   "cleanup",
 				Usage:  "delete everything the job created",
-				Action: withDriver(func(_ *cli.Context, d *driver.Driver) error { return d.Cleanup() }),
+				Action: withDriver(cleanup),
 			},
 		},
 	}
 }
 
-func prepare(c *cli.Context, d *driver.Driver) error {
-	if c.Bool("dry-run") {
-		return d.DryRun()
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	return d.Prepare(ctx)
+// stageFunc runs one stage with the operator's configuration; it returns
+// the job it read, if any, so that its masked values can be hidden.
+type stageFunc func(*cli.Context, *driver.Driver, *config.Config) (*config.JobConfig, error)
+
+func configStage(_ *cli.Context, d *driver.Driver, cfg *config.Config) (*config.JobConfig, error) {
+	return nil, d.ConfigStage(cfg)
 }
 
-func runStage(c *cli.Context, d *driver.Driver) error {
-	if c.NArg() != 2 {
-		return fmt.Errorf("run: want <script> <stage>, got %d arguments", c.NArg())
+// prepare checks the job against the operator's rules before anything
+// else: a refusal fails the job with nothing built or created.
+func prepare(c *cli.Context, d *driver.Driver, cfg *config.Config) (*config.JobConfig, error) {
+	jc, err := d.LoadJob(cfg)
+	if err != nil {
+		return jc, err
+	}
+	if c.Bool("dry-run") {
+		return jc, d.DryRun(jc)
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	return d.Run(ctx, c.Args().Get(0), c.Args().Get(1))
+	return jc, d.Prepare(ctx, jc)
+}
+
+// runStage reads the job only when the operator lets it bring its own
+// bearer token: every stage is a new process, and most need nothing of
+// the job but the script gitlab-runner wrote.
+func runStage(c *cli.Context, d *driver.Driver, cfg *config.Config) (*config.JobConfig, error) {
+	if c.NArg() != 2 {
+		return nil, fmt.Errorf("run: want <script> <stage>, got %d arguments", c.NArg())
+	}
+	jc := driver.WithoutJob(cfg)
+	if cfg.BearerTokenOverwriteAllowed {
+		var err error
+		if jc, err = d.LoadJob(cfg); err != nil && !driver.Refused(err) {
+			return jc, err
+		}
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	return jc, d.Run(ctx, jc, c.Args().Get(0), c.Args().Get(1))
+}
+
+// cleanup reads the job too, but needs it only when prepare's state file
+// is missing (see driver.Cleanup).
+func cleanup(_ *cli.Context, d *driver.Driver, cfg *config.Config) (*config.JobConfig, error) {
+	jc, jobErr := d.LoadJob(cfg)
+	return jc, d.Cleanup(jc, jobErr)
 }
 
 // signalContext is cancelled by SIGTERM (gitlab-runner cancelling the job)

@@ -1,0 +1,58 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestCheckContainer(t *testing.T) {
+	d := newTestDriver(t)
+	cluster := fakeCluster{d.client, t}
+	state := &State{Namespace: "default", Pod: "p", UID: "u1"}
+	ctx := context.Background()
+
+	assert.ErrorContains(t, checkContainer(ctx, cluster, state, "build"), "pod default/p was deleted")
+
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "u2"}}
+	_, err := d.client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+	assert.NilError(t, err)
+	assert.ErrorContains(t, checkContainer(ctx, cluster, state, "build"), "was replaced")
+
+	state.UID = "u2"
+	assert.NilError(t, checkContainer(ctx, cluster, state, "build"))
+
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "build", State: corev1.ContainerState{
+		Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}
+	_, err = d.client.CoreV1().Pods("default").UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+	assert.NilError(t, err)
+	assert.ErrorContains(t, checkContainer(ctx, cluster, state, "build"), "container build terminated while the stage ran: exit code 137, reason OOMKilled")
+}
+
+func TestRunWithoutStateIsASystemFailure(t *testing.T) {
+	d := newTestDriver(t)
+	script := filepath.Join(t.TempDir(), "s")
+	assert.NilError(t, os.WriteFile(script, []byte("true"), 0o600))
+	err := d.run(context.Background(), script, "build_script")
+	assert.ErrorContains(t, err, "prepare has not created a pod for this job")
+	var build *BuildFailure
+	assert.Assert(t, !errors.As(err, &build))
+}
+
+func TestStageContainer(t *testing.T) {
+	for stage, want := range map[string]string{
+		"build_script": "build", "after_script": "build", "step_release": "build",
+		"prepare_script": "helper", "get_sources": "helper", "clear_worktree": "helper",
+		"restore_cache": "helper", "download_artifacts": "helper", "archive_cache": "helper",
+		"archive_cache_on_failure": "helper", "upload_artifacts_on_success": "helper",
+		"upload_artifacts_on_failure": "helper", "cleanup_file_variables": "helper",
+	} {
+		assert.Equal(t, StageContainer(stage), want, stage)
+	}
+}
