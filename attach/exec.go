@@ -7,7 +7,6 @@ package attach
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
@@ -46,23 +45,22 @@ func (p *PodExecutor) Exec(ctx context.Context, container string, command []stri
 			Stdout:    stdout != nil,
 			Stderr:    stderr != nil,
 		}, kubeapi.ParameterCodec)
+	failed := func(err error) error {
+		return kubeapi.Failed("exec in", "container "+container+" of pod", p.Namespace, p.Pod, err)
+	}
 	websocket, err := remotecommand.NewWebSocketExecutor(p.Config, "GET", req.URL().String())
 	if err != nil {
-		return fmt.Errorf("exec in %s/%s: %w", p.Pod, container, err)
+		return failed(err)
 	}
 	spdy, err := remotecommand.NewSPDYExecutor(p.Config, "POST", req.URL())
 	if err != nil {
-		return fmt.Errorf("exec in %s/%s: %w", p.Pod, container, err)
+		return failed(err)
 	}
 	exec, err := remotecommand.NewFallbackExecutor(websocket, spdy, func(err error) bool {
 		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 	})
 	if err != nil {
-		return fmt.Errorf("exec in %s/%s: %w", p.Pod, container, err)
+		return failed(err)
 	}
-	err = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
-	if err != nil {
-		return fmt.Errorf("exec in %s/%s: %w", p.Pod, container, err)
-	}
-	return nil
+	return failed(exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr}))
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
@@ -69,7 +70,7 @@ func (d *Driver) deleteByLabels(ctx context.Context, jc *config.JobConfig) error
 	// kubeAPI: pods, list
 	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()})
 	if err != nil {
-		return fmt.Errorf("list the job's pods in %s: %w%s", jc.Namespace, err, hint(err))
+		return kubeapi.Failed("list", "pods", jc.Namespace, "", err)
 	}
 	var errs []error
 	for _, pod := range list.Items {
@@ -96,11 +97,11 @@ func deletePod(ctx context.Context, cluster Cluster, namespace, name string, uid
 		case apierrors.IsConflict(err):
 			return nil // a pod of that name with another UID is not ours
 		case !retriable(err):
-			return fmt.Errorf("delete pod %s/%s: %w%s", namespace, name, err, hint(err))
+			return kubeapi.Failed("delete", "pod", namespace, name, err)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("delete pod %s/%s: gave up at the cleanup deadline: %w", namespace, name, err)
+			return fmt.Errorf("gave up at the cleanup deadline: %w", kubeapi.Failed("delete", "pod", namespace, name, err))
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 3*time.Second)

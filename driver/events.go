@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 )
 
 // printWarningEvents writes the pod's Warning events to the job log, when
@@ -29,7 +30,7 @@ func (d *Driver) printWarningEvents(cfg *config.Config, cluster Cluster, namespa
 		FieldSelector: fields.Set{"involvedObject.name": pod, "type": corev1.EventTypeWarning}.String(),
 	})
 	if err != nil {
-		d.Log.Debug().Err(err).Msg("list the pod's events")
+		d.Log.Debug().Err(kubeapi.Failed("list", "events", namespace, "", err)).Msg("no warning events to show")
 		return
 	}
 	events := list.Items
@@ -72,17 +73,17 @@ func (d *Driver) checkResources(ctx context.Context, cfg *config.Config) error {
 	}
 	var wanted []object
 	if cfg.ServiceAccount != "" {
-		wanted = append(wanted, object{"serviceaccounts", cfg.ServiceAccount, cluster.ServiceAccountExists})
+		wanted = append(wanted, object{"service account", cfg.ServiceAccount, cluster.ServiceAccountExists})
 	}
 	for _, s := range cfg.ImagePullSecrets {
-		wanted = append(wanted, object{"secrets", s, cluster.SecretExists})
+		wanted = append(wanted, object{"secret", s, cluster.SecretExists})
 	}
 	for attempt := 1; ; attempt++ {
 		var missing []string
 		for _, o := range wanted {
 			ok, err := o.exists(ctx, cfg.Namespace, o.name)
 			if err != nil {
-				return fmt.Errorf("check %s %s/%s: %w%s", o.resource, cfg.Namespace, o.name, err, hint(err))
+				return kubeapi.Failed("get", o.resource, cfg.Namespace, o.name, err)
 			}
 			if !ok {
 				missing = append(missing, o.resource+" "+o.name)

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
@@ -71,7 +72,7 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod)
 	// kubeAPI: pods, create
 	created, err := cluster.Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("create pod in namespace %s: %w%s", pod.Namespace, err, hint(err))
+		return kubeapi.Failed("create", "pod", pod.Namespace, "", err)
 	}
 	state := &State{Namespace: created.Namespace, Pod: created.Name, UID: string(created.UID), DriverDir: cfg.DriverDir}
 	if err := saveState(d.Env.TmpDir, state); err != nil {

@@ -49,10 +49,12 @@ func TestPrepareCreateErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{apierrors.NewForbidden(podsResource, "", errors.New("no RBAC")), "hint: k8sdrv's account lacks a permission"},
-		{apierrors.NewUnauthorized("bad token"), "hint: the credentials"},
-		{apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "default"), "hint: does the namespace exist?"},
-		{apierrors.NewInternalError(errors.New("etcd down")), "etcd down"},
+		{apierrors.NewForbidden(podsResource, "", errors.New("no RBAC")),
+			"Forbidden: pods is forbidden: no RBAC (hint: k8sdrv's account lacks this permission; see examples/rbac.yaml)"},
+		{apierrors.NewUnauthorized("bad token"), "Unauthorized: bad token (hint: the credentials"},
+		{apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "default"),
+			`NotFound: namespaces "default" not found (hint: does namespace default exist?)`},
+		{apierrors.NewInternalError(errors.New("etcd down")), "InternalError: Internal error occurred: etcd down"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			d := newTestDriver(t)
@@ -60,8 +62,7 @@ func TestPrepareCreateErrors(t *testing.T) {
 				return true, nil, tc.err
 			})
 			err := d.prepare(context.Background())
-			assert.ErrorContains(t, err, "create pod in namespace default: ")
-			assert.ErrorContains(t, err, tc.want)
+			assert.ErrorContains(t, err, "create pod in namespace default: "+tc.want)
 			_, statErr := os.Stat(statePath(d.Env.TmpDir))
 			assert.Assert(t, os.IsNotExist(statErr), "no state without a pod")
 		})
@@ -132,8 +133,8 @@ func TestPrepareChecksResourcesFirst(t *testing.T) {
 	_, err := d.client.CoreV1().ServiceAccounts("default").Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder"}}, metav1.CreateOptions{})
 	assert.NilError(t, err)
 	err = d.prepare(context.Background())
-	assert.Error(t, err, "namespace default has no secrets registry after 3 checks (resource_availability_check_max_attempts)")
-	assert.Equal(t, strings.Count(d.stderr.String(), "Waiting for secrets registry in namespace default"), 2)
+	assert.Error(t, err, "namespace default has no secret registry after 3 checks (resource_availability_check_max_attempts)")
+	assert.Equal(t, strings.Count(d.stderr.String(), "Waiting for secret registry in namespace default"), 2)
 	assert.DeepEqual(t, d.podNames(t), []string(nil))
 
 	d = newTestDriver(t)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -115,7 +116,7 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, pod *corev
 			if ctx.Err() != nil {
 				return timeoutError(w.last, timeout)
 			}
-			return fmt.Errorf("watch pod %s/%s: %w%s", pod.Namespace, pod.Name, err, hint(err))
+			return kubeapi.Failed("watch", "pod", pod.Namespace, pod.Name, err)
 		}
 		done, err := w.consume(ctx, watcher)
 		watcher.Stop()
@@ -127,7 +128,7 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, pod *corev
 		case apierrors.IsGone(err) || apierrors.IsResourceExpired(err):
 			// kubeAPI: pods, get
 			if w.last, err = pods.Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
-				return fmt.Errorf("get pod %s/%s: %w", pod.Namespace, pod.Name, err)
+				return kubeapi.Failed("get", "pod", pod.Namespace, pod.Name, err)
 			}
 		case err != nil:
 			return err
@@ -183,17 +184,4 @@ func (w *podWaiter) consume(ctx context.Context, watcher watch.Interface) (bool,
 
 func notRunningError(pod *corev1.Pod, timeout time.Duration) error {
 	return fmt.Errorf("pod %s/%s not running after poll_timeout (%s): %s", pod.Namespace, pod.Name, timeout, podStatus(pod))
-}
-
-// hint adds advice for API errors an operator can fix.
-func hint(err error) string {
-	switch {
-	case apierrors.IsForbidden(err):
-		return " (hint: k8sdrv's account lacks a permission; see examples/rbac.yaml)"
-	case apierrors.IsUnauthorized(err):
-		return " (hint: the credentials in the kubeconfig or k8sdrv config are not accepted)"
-	case apierrors.IsNotFound(err):
-		return " (hint: does the namespace exist?)"
-	}
-	return ""
 }
