@@ -2,7 +2,8 @@ package config
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -86,15 +87,6 @@ func validateRequirement(key string, r Requirement, operators map[string]bool, a
 		add(key+".key", "required")
 	}
 	if !operators[r.Operator] {
-		add(key+".operator", "%q is not one of %v", r.Operator, sortedKeys(operators))
+		add(key+".operator", "%q is not one of %v", r.Operator, slices.Sorted(maps.Keys(operators)))
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

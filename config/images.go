@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -98,7 +100,7 @@ func (i *Images) validate(add func(key, format string, args ...any)) {
 		}
 	}
 	if i.HelperImageFlavor != "" && !HelperImageFlavors[i.HelperImageFlavor] {
-		add("helper_image_flavor", "%q is not one of %v", i.HelperImageFlavor, sortedKeys(HelperImageFlavors))
+		add("helper_image_flavor", "%q is not one of %v", i.HelperImageFlavor, slices.Sorted(maps.Keys(HelperImageFlavors)))
 	}
 }
 

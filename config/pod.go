@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -124,7 +126,7 @@ type Toleration struct {
 // sorted by key so that pods are built the same way every time.
 func (p *Pod) Tolerations() []Toleration {
 	var out []Toleration
-	for _, k := range sortedKeys(p.NodeTolerations) {
+	for _, k := range slices.Sorted(maps.Keys(p.NodeTolerations)) {
 		key, value, hasValue := strings.Cut(k, "=")
 		out = append(out, Toleration{Key: key, Value: value, Effect: p.NodeTolerations[k], Exists: !hasValue})
 	}
@@ -140,7 +142,7 @@ var DNSPolicies = map[string]string{
 }
 
 func (p *Pod) validate(add func(key, format string, args ...any)) {
-	for _, k := range sortedKeys(p.NodeTolerations) {
+	for _, k := range slices.Sorted(maps.Keys(p.NodeTolerations)) {
 		switch p.NodeTolerations[k] {
 		case "", "NoSchedule", "PreferNoSchedule", "NoExecute":
 		default:

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -65,25 +66,16 @@ func (s *Security) ContainerCapabilities(own *ContainerSecurityContext) (add, dr
 		}
 	}
 	for _, c := range adds {
-		if !dropped[c] && !contains(add, c) {
+		if !dropped[c] && !slices.Contains(add, c) {
 			add = append(add, c)
 		}
 	}
 	for _, c := range drops {
-		if !contains(drop, c) {
+		if !slices.Contains(drop, c) {
 			drop = append(drop, c)
 		}
 	}
 	return add, drop
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Security) validate(add func(key, format string, args ...any)) {

@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -98,7 +100,7 @@ func (v *Volumes) All() map[string]Mount {
 func (v *Volumes) validate(add func(key, format string, args ...any)) {
 	names := map[string]string{}
 	all := v.All()
-	for _, key := range sortedKeys(all) {
+	for _, key := range slices.Sorted(maps.Keys(all)) {
 		m := all[key]
 		switch {
 		case m.Name == "":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/kubeapi"
@@ -87,26 +89,32 @@ func deletePod(ctx context.Context, cluster Cluster, namespace, name string, uid
 	if uid != "" {
 		opts.Preconditions = &metav1.Preconditions{UID: &uid}
 	}
-	backoff := 100 * time.Millisecond
-	for {
+	var last error
+	err := wait.ExponentialBackoffWithContext(ctx, deleteBackoff, func(ctx context.Context) (bool, error) {
 		// kubeAPI: pods, delete
-		err := cluster.Pods(namespace).Delete(ctx, name, opts)
+		last = cluster.Pods(namespace).Delete(ctx, name, opts)
 		switch {
-		case err == nil, apierrors.IsNotFound(err):
-			return nil
-		case apierrors.IsConflict(err):
-			return nil // a pod of that name with another UID is not ours
-		case !retriable(err):
-			return kubeapi.Failed("delete", "pod", namespace, name, err)
+		case last == nil, apierrors.IsNotFound(last):
+			return true, nil
+		case apierrors.IsConflict(last):
+			return true, nil // a pod of that name with another UID is not ours
+		case retriable(last):
+			return false, nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("gave up at the cleanup deadline: %w", kubeapi.Failed("delete", "pod", namespace, name, err))
-		case <-time.After(backoff):
+		return false, kubeapi.Failed("delete", "pod", namespace, name, last)
+	})
+	if err != nil && ctx.Err() != nil {
+		if last == nil {
+			last = err
 		}
-		backoff = min(2*backoff, 3*time.Second)
+		return fmt.Errorf("gave up at the cleanup deadline: %w", kubeapi.Failed("delete", "pod", namespace, name, last))
 	}
+	return err
 }
+
+// deleteBackoff spaces delete retries from 100 ms up to 3 s apart, until
+// the cleanup deadline.
+var deleteBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Cap: 3 * time.Second, Steps: math.MaxInt32}
 
 func retriable(err error) bool {
 	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||

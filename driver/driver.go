@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/rs/zerolog"
@@ -38,7 +39,7 @@ func New(env RunnerEnv, environ []string, version string, stdout, stderr io.Writ
 	return &Driver{
 		Env: env, Environ: environ, Version: version,
 		Stdout: stdout, Stderr: stderr,
-		Log: NewLogger(stderr),
+		Log: NewLogger(stderr, false),
 		Connect: func(cfg *config.Config) (Cluster, error) {
 			return Connect(cfg, "k8sdrv/"+version)
 		},
@@ -71,11 +72,31 @@ func Refused(err error) bool {
 	return errors.As(err, &jobErr)
 }
 
-// NewLogger returns the job-log logger: plain lines, no timestamps (the
-// runner adds its own), no colours.
-func NewLogger(w io.Writer) zerolog.Logger {
-	out := zerolog.ConsoleWriter{Out: w, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}}
-	return zerolog.New(out).Level(zerolog.InfoLevel)
+// NewLogger returns the logger of every line k8sdrv itself prints to the
+// job log: no timestamps (the runner adds its own), no colours, info lines
+// plain and the others marked as GitLab Runner marks its own
+// ("WARNING: ..."). Debug lines show only with debug.
+func NewLogger(w io.Writer, debug bool) zerolog.Logger {
+	out := zerolog.ConsoleWriter{
+		Out: w, NoColor: true,
+		PartsExclude: []string{zerolog.TimestampFieldName},
+		FormatLevel:  levelMark,
+	}
+	level := zerolog.InfoLevel
+	if debug {
+		level = zerolog.DebugLevel
+	}
+	return zerolog.New(out).Level(level)
+}
+
+func levelMark(level any) string {
+	switch level {
+	case zerolog.LevelInfoValue:
+		return ""
+	case zerolog.LevelWarnValue:
+		return "WARNING:"
+	}
+	return strings.ToUpper(fmt.Sprint(level)) + ":"
 }
 
 // clusterAccess connects on first use, with the configuration of the

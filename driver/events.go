@@ -3,7 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,12 +34,12 @@ func (d *Driver) printWarningEvents(cfg *config.Config, cluster Cluster, namespa
 		return
 	}
 	events := list.Items
-	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).Before(eventTime(events[j])) })
+	slices.SortStableFunc(events, func(a, b corev1.Event) int { return eventTime(a).Compare(eventTime(b)) })
 	for _, e := range events {
 		if e.Type != corev1.EventTypeWarning || e.InvolvedObject.Name != pod {
 			continue // a fake or an older API server may ignore the selector
 		}
-		fmt.Fprintf(d.Stderr, "Warning event on pod %s/%s: %s: %s\n", namespace, pod, e.Reason, e.Message)
+		d.Log.Warn().Msgf("Event on pod %s/%s: %s: %s", namespace, pod, e.Reason, e.Message)
 	}
 }
 
@@ -95,7 +95,7 @@ func (d *Driver) checkResources(ctx context.Context, cfg *config.Config) error {
 		if attempt >= cfg.ResourceAvailabilityCheckMaxAttempts {
 			return fmt.Errorf("namespace %s has no %s after %d checks (resource_availability_check_max_attempts)", cfg.Namespace, strings.Join(missing, ", "), attempt)
 		}
-		fmt.Fprintf(d.Stderr, "Waiting for %s in namespace %s (check %d of %d)\n", strings.Join(missing, ", "), cfg.Namespace, attempt, cfg.ResourceAvailabilityCheckMaxAttempts)
+		d.Log.Info().Msgf("Waiting for %s in namespace %s (check %d of %d)", strings.Join(missing, ", "), cfg.Namespace, attempt, cfg.ResourceAvailabilityCheckMaxAttempts)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -57,7 +57,7 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 		if err == nil || !errors.As(err, &pull) || attempt+1 == len(pods) {
 			return err
 		}
-		fmt.Fprintf(d.Stderr, "%v; trying the next pull policy\n", err)
+		d.Log.Info().Msgf("%v; trying the next pull policy", err)
 	}
 	return err
 }
@@ -79,7 +79,7 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod)
 		d.deletePod(cfg, state)
 		return err
 	}
-	fmt.Fprintf(d.Stderr, "Created pod %s/%s\n", created.Namespace, created.Name)
+	d.Log.Info().Msgf("Created pod %s/%s", created.Namespace, created.Name)
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
 	if err := d.waitRunning(ctx, cluster, created, timeout); err != nil {
 		d.printWarningEvents(cfg, cluster, state.Namespace, state.Pod)

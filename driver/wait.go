@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/k8sdrv/k8sdrv/kubeapi"
+	"github.com/rs/zerolog"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,7 +102,7 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, pod *corev
 		return notRunningError(pod, timeout)
 	}
 	pods := cluster.Pods(pod.Namespace)
-	w := &podWaiter{last: pod, out: d.Stderr}
+	w := &podWaiter{last: pod, log: d.Log}
 	for {
 		if done, err := w.evaluate(w.last); done {
 			return err
@@ -141,7 +141,7 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, pod *corev
 type podWaiter struct {
 	last     *corev1.Pod
 	lastLine string
-	out      io.Writer
+	log      zerolog.Logger
 }
 
 func (w *podWaiter) evaluate(pod *corev1.Pod) (bool, error) {
@@ -150,7 +150,7 @@ func (w *podWaiter) evaluate(pod *corev1.Pod) (bool, error) {
 		return true, err
 	}
 	if line := progress(pod); line != w.lastLine && pod.Status.Phase != "" {
-		fmt.Fprintln(w.out, line)
+		w.log.Info().Msg(line)
 		w.lastLine = line
 	}
 	return false, nil

@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -142,7 +142,7 @@ func (j *Job) fromResponse(path string) error {
 		}
 	}
 	// Longest first: a secret that contains another is masked whole.
-	sort.SliceStable(j.Masked, func(a, b int) bool { return len(j.Masked[a]) > len(j.Masked[b]) })
+	slices.SortStableFunc(j.Masked, func(a, b string) int { return len(b) - len(a) })
 	return nil
 }
 

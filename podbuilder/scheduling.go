@@ -1,6 +1,7 @@
 package podbuilder
 
 import (
+	"maps"
 	"os"
 
 	corev1 "k8s.io/api/core/v1"
@@ -66,12 +67,8 @@ func merge(base, over map[string]string) map[string]string {
 		return nil
 	}
 	out := make(map[string]string, len(base)+len(over))
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range over {
-		out[k] = v
-	}
+	maps.Copy(out, base)
+	maps.Copy(out, over)
 	return out
 }
 

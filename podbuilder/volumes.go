@@ -1,8 +1,9 @@
 package podbuilder
 
 import (
+	"maps"
 	"os"
-	"sort"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -58,13 +59,8 @@ func operatorVolumes(cfg *config.Config, j *job.Job) ([]corev1.Volume, []corev1.
 
 // keyPaths turns items (key -> path) into KeyToPath entries sorted by key.
 func keyPaths(items map[string]string) []corev1.KeyToPath {
-	keys := make([]string, 0, len(items))
-	for k := range items {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []corev1.KeyToPath
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(items)) {
 		out = append(out, corev1.KeyToPath{Key: k, Path: items[k]})
 	}
 	return out

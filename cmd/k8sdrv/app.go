@@ -18,9 +18,10 @@ import (
 // run executes the command line and returns the process exit code; exit
 // codes are decided only here, by driver.ExitCode.
 func run(args, environ []string) int {
-	quietClientGo(os.Getenv("K8SDRV_DEBUG") != "")
+	debug := os.Getenv("K8SDRV_DEBUG") != ""
+	quietClientGo(debug)
 	env, envErr := driver.LoadRunnerEnv()
-	app := newApp(env, environ)
+	app := newApp(env, environ, debug)
 	err := envErr
 	if err == nil {
 		err = app.Run(args)
@@ -28,7 +29,7 @@ func run(args, environ []string) int {
 	return driver.ExitCode(err, env, os.Stderr)
 }
 
-func newApp(env driver.RunnerEnv, environ []string) *cli.App {
+func newApp(env driver.RunnerEnv, environ []string, debug bool) *cli.App {
 	// withDriver turns a stage into a CLI action: load the operator
 	// configuration, build the driver, run the stage, and hide the values
 	// of the job's masked variables in its error.
@@ -39,6 +40,7 @@ func newApp(env driver.RunnerEnv, environ []string) *cli.App {
 				return err
 			}
 			d := driver.New(env, environ, version, os.Stdout, os.Stderr)
+			d.Log = driver.NewLogger(os.Stderr, debug)
 			jc, err := stage(c, d, cfg)
 			if jc != nil {
 				err = driver.Scrub(err, jc.Job)
