@@ -19,8 +19,9 @@ var errNotDuration = errors.New("want a duration such as \"90s\" or a number of 
 const EnvPrefix = "K8SDRV"
 
 // Load reads the configuration file at path (an empty path means no file:
-// defaults plus environment), applies K8SDRV_* overrides and defaults, and
-// validates the result, reporting every problem at once.
+// defaults plus environment), applies K8SDRV_* overrides and defaults, reads
+// the pod_spec patch files, and validates the result, reporting every
+// problem at once.
 func Load(path string) (*Config, error) {
 	cfg := &Config{}
 	source := "configuration"
@@ -38,8 +39,11 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("%s environment: %w", EnvPrefix, err)
 	}
 	cfg.applyDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, prefixEach(source, err)
+	var ps problems
+	loadPatches(cfg.PodSpec, ps.add)
+	cfg.validate(ps.add)
+	if len(ps) > 0 {
+		return nil, prefixEach(source, errors.Join(sortErrors(ps)...))
 	}
 	return cfg, nil
 }
