@@ -10,20 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// problems collects what is wrong with a configuration, each naming its
-// key, so that the operator sees every problem at once.
-type problems []error
-
-func (ps *problems) add(key, format string, args ...any) {
-	*ps = append(*ps, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
-}
-
 // Validate checks every key and returns all problems joined, each naming
 // its key. It reads nothing: a Config built in code can be checked as is.
 func (c *Config) Validate() error {
 	var ps problems
 	c.validate(ps.add)
-	return errors.Join(sortErrors(ps)...)
+	return errors.Join(sortErrors(ps.errors())...)
 }
 
 func (c *Config) validate(add func(key, format string, args ...any)) {

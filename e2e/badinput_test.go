@@ -30,7 +30,7 @@ func TestIntegrationBadInput(t *testing.T) {
 			name:  "unknown key",
 			setup: func(j *job) { appendConfig(j, "namespaces = \"ci\"\n[node_selektor]\nx = \"y\"\n") },
 			args:  []string{"prepare"},
-			want:  []string{"k8sdrv.toml: namespaces: unknown key", "k8sdrv.toml: node_selektor: unknown key"},
+			want:  []string{"k8sdrv.toml:", ": namespaces: unknown key", ": node_selektor: unknown key"},
 		},
 		{
 			name:  "unparsable quantity",
