@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,18 +18,18 @@ import (
 
 // run executes the command line and returns the process exit code; exit
 // codes are decided only here, by driver.ExitCode.
-func run(args, environ []string) int {
+func run(args, environ []string, stdout, stderr io.Writer) int {
 	quietClientGo(os.Getenv("K8SDRV_DEBUG") != "")
 	env, envErr := driver.LoadRunnerEnv()
-	app := newApp(env, environ)
+	app := newApp(env, environ, stdout, stderr)
 	err := envErr
 	if err == nil {
 		err = app.Run(args)
 	}
-	return driver.ExitCode(err, env, os.Stderr)
+	return driver.ExitCode(err, env, stderr)
 }
 
-func newApp(env driver.RunnerEnv, environ []string) *cli.App {
+func newApp(env driver.RunnerEnv, environ []string, stdout, stderr io.Writer) *cli.App {
 	// withDriver turns a stage into a CLI action: load the operator
 	// configuration, build the driver, run the stage, and hide the values
 	// of the job's masked variables in its error.
@@ -38,7 +39,7 @@ func newApp(env driver.RunnerEnv, environ []string) *cli.App {
 			if err != nil {
 				return err
 			}
-			d := driver.New(env, environ, version, os.Stdout, os.Stderr)
+			d := driver.New(env, environ, version, stdout, stderr)
 			jc, err := stage(c, d, cfg)
 			if jc != nil {
 				err = driver.Scrub(err, jc.Job)
@@ -47,9 +48,11 @@ func newApp(env driver.RunnerEnv, environ []string) *cli.App {
 		}
 	}
 	return &cli.App{
-		Name:    "k8sdrv",
-		Usage:   "run GitLab CI jobs in Kubernetes pods (a GitLab Runner Custom executor)",
-		Version: version,
+		Name:      "k8sdrv",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Usage:     "run GitLab CI jobs in Kubernetes pods (a GitLab Runner Custom executor)",
+		Version:   version,
 		Flags: []cli.Flag{&cli.StringFlag{
 			Name:    "config",
 			Aliases: []string{"c"},
