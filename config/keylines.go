@@ -43,17 +43,24 @@ func (ix keyIndex) lineOf(path []string, min int) int {
 	return 0
 }
 
-// linesOf returns every line that defines key in any entry of an array of
-// tables: the toml package names keys without the entry's index.
+// linesOf returns every line that sets key, in any entry of an array of
+// tables (the toml package names keys without the entry's index), or else
+// the lines of its nearest ancestor: a key inside an inline table has the
+// line of the table's key.
 func (ix keyIndex) linesOf(key toml.Key) []int {
-	var lines []int
-	for _, k := range ix {
-		plain := slices.DeleteFunc(slices.Clone(k.path), func(s string) bool { return strings.HasPrefix(s, "[") })
-		if slices.Equal(plain, key) {
-			lines = append(lines, k.line)
+	for n := len(key); n > 0; n-- {
+		var lines []int
+		for _, k := range ix {
+			plain := slices.DeleteFunc(slices.Clone(k.path), func(s string) bool { return strings.HasPrefix(s, "[") })
+			if slices.Equal(plain, key[:n]) {
+				lines = append(lines, k.line)
+			}
+		}
+		if len(lines) > 0 {
+			return lines
 		}
 	}
-	return lines
+	return nil
 }
 
 // indexKeys scans a document the toml package has already parsed. On

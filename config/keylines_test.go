@@ -77,6 +77,7 @@ func TestKeyIndexLookups(t *testing.T) {
 	assert.Check(t, is.Equal(ix.lineOf([]string{"volumes", "pvc", "[1]", "mount_path"}, 4), 0))
 	assert.Check(t, is.Equal(ix.lineOf([]string{"host"}, 1), 0))
 	assert.Check(t, is.DeepEqual(ix.linesOf(toml.Key{"volumes", "pvc", "name"}), []int{2, 5}))
+	assert.Check(t, is.DeepEqual(ix.linesOf(toml.Key{"volumes", "pvc", "node_selector", "a"}), []int{6}))
 }
 
 // TestIndexKeysStopsOnWhatItDoesNotKnow: a document the scanner cannot

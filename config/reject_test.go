@@ -310,6 +310,11 @@ func TestLoadReportsEveryUnknownKeyWithFile(t *testing.T) {
 			want: []string{"5: runners.kubernetes.cpus", "6: runners.kubernetes.memory"},
 		},
 		{
+			name: "key of an inline table",
+			body: "namespace = \"ci\"\npod_security_context = { run_as_user = 1000, fs_grup = 1000 }\n",
+			want: []string{"2: pod_security_context.fs_grup"},
+		},
+		{
 			name: "misspelt section header",
 			body: "[runners.kubernets]\nnamespace = \"ci\"\n",
 			want: []string{"1: runners.kubernets"},
