@@ -124,6 +124,9 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Namespace, DefaultNamespace)
 	setDefault(&c.Image, DefaultImage)
 	setDefault(&c.HelperImage, DefaultHelperImageFor(c.HelperImageFlavor, c.NodeSelector))
+	for i := range c.PodSpec {
+		setDefault(&c.PodSpec[i].PatchType, "strategic")
+	}
 	if c.PollTimeout == 0 {
 		c.PollTimeout = DefaultPollTimeout
 	}

@@ -2,11 +2,7 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"regexp"
-
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
-	"sigs.k8s.io/yaml"
 )
 
 // Lifecycle is [container_lifecycle]: hooks of the build container.
@@ -89,65 +85,5 @@ var httpHeaderName = regexp.MustCompile(`^[-A-Za-z0-9]+$`)
 func validatePort(key string, port int, add func(key, format string, args ...any)) {
 	if port < 1 || port > 65535 {
 		add(key, "want a port from 1 to 65535, got %d", port)
-	}
-}
-
-// PodSpecPatch is one [[pod_spec]] entry: a patch applied to the PodSpec
-// k8sdrv builds, after everything else.
-type PodSpecPatch struct {
-	Name      string `toml:"name"`
-	Patch     string `toml:"patch"`
-	PatchPath string `toml:"patch_path"`
-	PatchType string `toml:"patch_type"`
-	// JSON is the patch (from Patch or the file at PatchPath) as JSON.
-	JSON []byte `toml:"-"`
-}
-
-// PatchTypes are the accepted patch_type values; strategic is the default.
-var PatchTypes = setOf("merge", "json", "strategic")
-
-// loadPatches reads every patch_path file and converts every patch to
-// JSON, reporting problems by key.
-func loadPatches(patches []PodSpecPatch, add func(key, format string, args ...any)) {
-	for i := range patches {
-		p := &patches[i]
-		key := fmt.Sprintf("pod_spec[%d]", i)
-		if p.Name != "" {
-			key = fmt.Sprintf("pod_spec[%d] (%s)", i, p.Name)
-		}
-		if p.PatchType == "" {
-			p.PatchType = "strategic"
-		}
-		if !PatchTypes[p.PatchType] {
-			add(key+".patch_type", "%q is not one of merge, json, strategic", p.PatchType)
-		}
-		text := p.Patch
-		switch {
-		case p.Patch != "" && p.PatchPath != "":
-			add(key, "set patch or patch_path, not both")
-			continue
-		case p.PatchPath != "":
-			data, err := os.ReadFile(p.PatchPath)
-			if err != nil {
-				add(key+".patch_path", "%v", err)
-				continue
-			}
-			text = string(data)
-		case p.Patch == "":
-			add(key, "set patch or patch_path")
-			continue
-		}
-		js, err := yaml.YAMLToJSON([]byte(text))
-		if err != nil {
-			add(key+".patch", "not JSON or YAML: %v", err)
-			continue
-		}
-		if p.PatchType == "json" {
-			if _, err := jsonpatch.DecodePatch(js); err != nil {
-				add(key+".patch", "not a JSON patch (a list of operations): %v", err)
-				continue
-			}
-		}
-		p.JSON = js
 	}
 }

@@ -39,7 +39,7 @@ func TestLoadRejectsBadCapabilities(t *testing.T) {
 	clearEnv(t)
 	path := writeConfig(t, "cap_add = [\"CAP_NET_ADMIN\"]\ncap_drop = [\"net_raw\"]\n[build_container_security_context.capabilities]\nadd = [\"\"]\n")
 	_, err := Load(path)
-	assert.Error(t, err, path+`: build_container_security_context.capabilities.add[0]: "": want an upper-case capability name such as NET_ADMIN
-`+path+`: cap_add[0]: "CAP_NET_ADMIN": write capabilities without the CAP_ prefix (NET_ADMIN)
-`+path+`: cap_drop[0]: "net_raw": want an upper-case capability name such as NET_ADMIN`)
+	assert.Error(t, err, path+`:1: cap_add[0]: "CAP_NET_ADMIN": write capabilities without the CAP_ prefix (NET_ADMIN)
+`+path+`:2: cap_drop[0]: "net_raw": want an upper-case capability name such as NET_ADMIN
+`+path+`:4: build_container_security_context.capabilities.add[0]: "": want an upper-case capability name such as NET_ADMIN`)
 }

@@ -11,12 +11,14 @@ import (
 )
 
 // Validate checks every key and returns all problems joined, each naming
-// its key.
+// its key. It reads nothing: a Config built in code can be checked as is.
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
-	}
+	var ps problems
+	c.validate(ps.add)
+	return errors.Join(sortErrors(ps.errors())...)
+}
+
+func (c *Config) validate(add func(key, format string, args ...any)) {
 	for key, dir := range map[string]string{"builds_dir": c.BuildsDir, "cache_dir": c.CacheDir, "driver_dir": c.DriverDir} {
 		if !path.IsAbs(dir) {
 			add(key, "want an absolute path, got %q", dir)
@@ -64,13 +66,12 @@ func (c *Config) Validate() error {
 	c.Overwrites.validate(add)
 	c.Images.validate(add)
 	c.ContainerLifecycle.validate(add)
-	loadPatches(c.PodSpec, add)
+	validatePatches(c.PodSpec, add)
 	for i, svc := range c.Services {
 		if svc.Name == "" {
 			add(fmt.Sprintf("services[%d].name", i), "required")
 		}
 	}
-	return errors.Join(sortErrors(errs)...)
 }
 
 // sortErrors orders errors by message so that reports are stable.

@@ -18,8 +18,10 @@ func (b *BuildFailure) Error() string { return fmt.Sprintf("script exited with c
 // ExitCode is the one place where a stage's error becomes the process exit
 // code. A build failure writes the script's code to BUILD_EXIT_CODE_FILE and
 // exits with BUILD_FAILURE_EXIT_CODE; a refused job variable is printed and
-// exits with BUILD_FAILURE_EXIT_CODE; any other error is printed as one line
-// and exits with SYSTEM_FAILURE_EXIT_CODE.
+// exits with BUILD_FAILURE_EXIT_CODE; any other error is printed and exits
+// with SYSTEM_FAILURE_EXIT_CODE. Each line of an error is one problem (a
+// configuration's problems come joined, each naming its file and key) and
+// is printed as its own "k8sdrv: " line, for people and scripts alike.
 func ExitCode(err error, env RunnerEnv, stderr io.Writer) int {
 	if err == nil {
 		return 0
@@ -34,7 +36,11 @@ func ExitCode(err error, env RunnerEnv, stderr io.Writer) int {
 		}
 		return env.BuildFailureExitCode
 	}
-	fmt.Fprintf(stderr, "k8sdrv: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	for line := range strings.Lines(err.Error()) {
+		if line = strings.TrimSuffix(line, "\n"); line != "" {
+			fmt.Fprintf(stderr, "k8sdrv: %s\n", line)
+		}
+	}
 	// A job variable the operator's settings refuse fails the job as the
 	// job's own doing: retrying prepare could not help.
 	if Refused(err) {

@@ -52,10 +52,10 @@ func TestExitCode(t *testing.T) {
 			wantCode: 12, wantStderr: "k8sdrv: boom\n",
 		},
 		{
-			name: "multi-line system failure on one line",
-			err:  fmt.Errorf("config.toml: %w", errors.Join(errors.New("cpu_limit: bad"), errors.New("namespace: bad"), errors.New("host: bad"))),
+			name: "several problems, one line each",
+			err:  errors.Join(errors.New("config.toml:3: cpu_limit: bad"), errors.New("config.toml:9: namespace: bad"), errors.New("K8SDRV_HOST: host: bad")),
 			env:  defaults, wantCode: 2,
-			wantStderr: "k8sdrv: config.toml: cpu_limit: bad; namespace: bad; host: bad\n",
+			wantStderr: "k8sdrv: config.toml:3: cpu_limit: bad\nk8sdrv: config.toml:9: namespace: bad\nk8sdrv: K8SDRV_HOST: host: bad\n",
 		},
 	}
 	for _, tc := range tests {

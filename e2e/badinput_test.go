@@ -11,14 +11,15 @@ import (
 )
 
 // TestIntegrationBadInput: each mistake gives one clear line on stderr
-// naming the file, key or object, exits with SYSTEM_FAILURE_EXIT_CODE, and
-// creates nothing in the cluster.
+// naming the file, key or object (several mistakes one line each), exits
+// with SYSTEM_FAILURE_EXIT_CODE, and creates nothing in the cluster.
 func TestIntegrationBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		setup func(j *job)
 		args  []string
 		want  []string
+		lines int // lines on stderr, when not 1
 	}{
 		{
 			name:  "missing config file",
@@ -30,7 +31,8 @@ func TestIntegrationBadInput(t *testing.T) {
 			name:  "unknown key",
 			setup: func(j *job) { appendConfig(j, "namespaces = \"ci\"\n[node_selektor]\nx = \"y\"\n") },
 			args:  []string{"prepare"},
-			want:  []string{"k8sdrv.toml: namespaces: unknown key", "k8sdrv.toml: node_selektor: unknown key"},
+			want:  []string{"k8sdrv.toml:", ": namespaces: unknown key\n", ": node_selektor: unknown key\n"},
+			lines: 2,
 		},
 		{
 			name:  "unparsable quantity",
@@ -104,8 +106,12 @@ func TestIntegrationBadInput(t *testing.T) {
 			}
 			r := j.call(tc.args...)
 			assert.Equal(t, r.code, 2, "stderr: %s", r.stderr)
-			assert.Equal(t, strings.Count(r.stderr, "\n"), 1, "want one line, got %q", r.stderr)
-			assert.Assert(t, strings.HasPrefix(r.stderr, "k8sdrv: "), r.stderr)
+			assert.Assert(t, strings.HasSuffix(r.stderr, "\n"), "stderr: %q", r.stderr)
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			assert.Equal(t, len(lines), max(tc.lines, 1), "stderr: %q", r.stderr)
+			for _, line := range lines {
+				assert.Assert(t, strings.HasPrefix(line, "k8sdrv: "), r.stderr)
+			}
 			for _, want := range tc.want {
 				assert.Check(t, is.Contains(r.stderr, want))
 			}

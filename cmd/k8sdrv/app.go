@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,19 +18,19 @@ import (
 
 // run executes the command line and returns the process exit code; exit
 // codes are decided only here, by driver.ExitCode.
-func run(args, environ []string) int {
+func run(args, environ []string, stdout, stderr io.Writer) int {
 	debug := os.Getenv("K8SDRV_DEBUG") != ""
 	quietClientGo(debug)
 	env, envErr := driver.LoadRunnerEnv()
-	app := newApp(env, environ, debug)
+	app := newApp(env, environ, stdout, stderr, debug)
 	err := envErr
 	if err == nil {
 		err = app.Run(args)
 	}
-	return driver.ExitCode(err, env, os.Stderr)
+	return driver.ExitCode(err, env, stderr)
 }
 
-func newApp(env driver.RunnerEnv, environ []string, debug bool) *cli.App {
+func newApp(env driver.RunnerEnv, environ []string, stdout, stderr io.Writer, debug bool) *cli.App {
 	// withDriver turns a stage into a CLI action: load the operator
 	// configuration, build the driver, run the stage, and hide the values
 	// of the job's masked variables in its error.
@@ -39,8 +40,8 @@ func newApp(env driver.RunnerEnv, environ []string, debug bool) *cli.App {
 			if err != nil {
 				return err
 			}
-			d := driver.New(env, environ, version, os.Stdout, os.Stderr)
-			d.Log = driver.NewLogger(os.Stderr, debug)
+			d := driver.New(env, environ, version, stdout, stderr)
+			d.Log = driver.NewLogger(stderr, debug)
 			jc, err := stage(c, d, cfg)
 			if jc != nil {
 				err = driver.Scrub(err, jc.Job)
@@ -49,9 +50,11 @@ func newApp(env driver.RunnerEnv, environ []string, debug bool) *cli.App {
 		}
 	}
 	return &cli.App{
-		Name:    "k8sdrv",
-		Usage:   "run GitLab CI jobs in Kubernetes pods (a GitLab Runner Custom executor)",
-		Version: version,
+		Name:      "k8sdrv",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Usage:     "run GitLab CI jobs in Kubernetes pods (a GitLab Runner Custom executor)",
+		Version:   version,
 		Flags: []cli.Flag{&cli.StringFlag{
 			Name:    "config",
 			Aliases: []string{"c"},

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -25,7 +28,7 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"k8sdrv", "run", "/dev/null", "build_script"}, 12}, // no prepare state
 		{[]string{"k8sdrv", "--config", filepath.Join(t.TempDir(), "missing.toml"), "config"}, 12},
 	} {
-		assert.Equal(t, run(tc.args, os.Environ()), tc.want, "%v", tc.args)
+		assert.Equal(t, run(tc.args, os.Environ(), io.Discard, io.Discard), tc.want, "%v", tc.args)
 	}
 }
 
@@ -33,5 +36,45 @@ func TestRunExitCodes(t *testing.T) {
 // itself a system failure (with the default code), not a crash.
 func TestRunBadRunnerEnvironment(t *testing.T) {
 	t.Setenv("BUILD_FAILURE_EXIT_CODE", "one")
-	assert.Equal(t, run([]string{"k8sdrv", "--version"}, os.Environ()), 2)
+	assert.Equal(t, run([]string{"k8sdrv", "--version"}, os.Environ(), io.Discard, io.Discard), 2)
+}
+
+// TestRunPrintsOneLinePerProblem: a configuration with several problems
+// prints one line for each, naming the file, the line and the key, and
+// nothing on stdout, where gitlab-runner expects config_exec's JSON.
+func TestRunPrintsOneLinePerProblem(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	t.Setenv("K8SDRV_CONFIG", "")
+	path := filepath.Join(t.TempDir(), "config.toml")
+	body := `[[runners]]
+  url = "https://gitlab.example.com"
+  executor = "custom"
+  [runners.kubernetes]
+    namespace = "CI"
+    cpu_limit = "two"
+    memry_limit = "1Gi"
+    poll_timeout = -1
+`
+	assert.NilError(t, os.WriteFile(path, []byte(body), 0o600))
+	var stdout, stderr bytes.Buffer
+
+	code := run([]string{"k8sdrv", "--config", path, "config"}, os.Environ(), &stdout, &stderr)
+
+	assert.Equal(t, code, 2)
+	assert.Equal(t, stdout.String(), "")
+	assert.Equal(t, stderr.String(), "k8sdrv: "+path+":7: runners.kubernetes.memry_limit: unknown key\n")
+
+	// Unknown keys come alone; with the typo fixed, every invalid value.
+	body = strings.Replace(body, "memry_limit", "memory_limit", 1)
+	assert.NilError(t, os.WriteFile(path, []byte(body), 0o600))
+	stderr.Reset()
+
+	code = run([]string{"k8sdrv", "--config", path, "config"}, os.Environ(), &stdout, &stderr)
+
+	assert.Equal(t, code, 2)
+	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+	assert.Equal(t, len(lines), 3, stderr.String())
+	for i, want := range []string{":5: runners.kubernetes.namespace: ", ":6: runners.kubernetes.cpu_limit: ", ":8: runners.kubernetes.poll_timeout: "} {
+		assert.Check(t, strings.HasPrefix(lines[i], "k8sdrv: "+path+want), lines[i])
+	}
 }

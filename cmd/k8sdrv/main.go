@@ -11,5 +11,5 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args, os.Environ()))
+	os.Exit(run(os.Args, os.Environ(), os.Stdout, os.Stderr))
 }
