@@ -1,23 +1,16 @@
 package podbuilder_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/BurntSushi/toml"
 	"gotest.tools/v3/assert"
 
 	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/job"
 )
-
-// specPage is GitLab's Kubernetes executor documentation, kept beside the
-// repository (shared/spec) as the behaviour k8sdrv implements.
-const specPage = "../../shared/spec/kubernetes-executor-15.x.md"
 
 // refusedBySpec are the documentation's snippets whose values Kubernetes
 // refuses; k8sdrv must name the key instead of creating a pod that fails.
@@ -27,38 +20,30 @@ var refusedBySpec = map[string]string{
 	`name = "header_name_1"`: `http_headers[0].name: "header_name_1" is not an HTTP header name`,
 }
 
-// TestDocumentationSnippets pastes every config.toml snippet of the
-// documentation into a k8sdrv config: each one that is TOML at all (some
-// are abbreviated with "..." or "(...)") loads and builds a pod, except
-// those with values the API server refuses, which are reported by key.
+// TestDocumentationSnippets loads every config.toml snippet of GitLab's
+// Kubernetes executor documentation (copied into testdata/docs, each
+// naming its section) as a k8sdrv config: each one loads and builds a pod,
+// except those with values the API server refuses, which are reported by
+// key.
 func TestDocumentationSnippets(t *testing.T) {
-	page, err := os.ReadFile(specPage)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skip("the documentation is not beside the repository (shared/spec)")
-	}
+	paths, err := filepath.Glob("testdata/docs/*.toml")
 	assert.NilError(t, err)
-	snippets := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllStringSubmatch(string(page), -1)
-	assert.Assert(t, len(snippets) > 15)
-	loaded := 0
-	for i, m := range snippets {
-		text := m[1]
-		var probe map[string]any
-		if _, err := toml.Decode(text, &probe); err != nil {
-			continue // an abbreviated example, not a file
-		}
-		path := filepath.Join(t.TempDir(), "config.toml")
-		assert.NilError(t, os.WriteFile(path, []byte(text), 0o600))
-		cfg, err := config.Load(path)
-		if want := refusal(text); want != "" {
-			assert.ErrorContains(t, err, want, "snippet %d", i)
-			continue
-		}
-		assert.NilError(t, err, "snippet %d:\n%s", i, text)
-		_, err = build(cfg, &job.Job{ID: "1", ProjectID: "1", ConcurrentID: "0", RunnerShortToken: "doc"})
-		assert.NilError(t, err, "snippet %d:\n%s", i, text)
-		loaded++
+	assert.Assert(t, len(paths) >= 18, "the snippets are missing from testdata/docs")
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			clearEnv(t)
+			text, err := os.ReadFile(path)
+			assert.NilError(t, err)
+			cfg, err := config.Load(path)
+			if want := refusal(string(text)); want != "" {
+				assert.ErrorContains(t, err, want)
+				return
+			}
+			assert.NilError(t, err)
+			_, err = build(cfg, &job.Job{ID: "1", ProjectID: "1", ConcurrentID: "0", RunnerShortToken: "doc"})
+			assert.NilError(t, err)
+		})
 	}
-	assert.Assert(t, loaded > 10, "only %d snippets loaded", loaded)
 }
 
 func refusal(snippet string) string {
