@@ -16,6 +16,8 @@ import (
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/k8sdrv/k8sdrv/podlayout"
 )
 
 // localExecutor runs commands as local processes: the stage protocol needs
@@ -105,7 +107,7 @@ func newStage(t *testing.T, exec Executor, script string) (*Stage, *lockedBuffer
 	return &Stage{
 		Exec:             exec,
 		Container:        "build",
-		Dir:              filepath.Join(t.TempDir(), "build", "stage"),
+		Dirs:             podlayout.New(t.TempDir()).Stage("build", "stage", time.Now()),
 		Script:           []byte(script),
 		Out:              out,
 		Diag:             os.Stderr,
@@ -248,15 +250,16 @@ func TestResultParsesSplitProtocolLines(t *testing.T) {
 // not started (the driver then starts the stage elsewhere), a launcher
 // that arrives late with the whole script gives up instead of running it.
 func TestLateLauncherDoesNotRun(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "build", "stage.0")
+	s, _ := newStage(t, localExecutor{}, "")
+	dir := s.Dirs.Attempt(0)
 	var stderr bytes.Buffer
-	_ = localExecutor{}.Exec(context.Background(), "build", command("follow", dir, "0"), nil, io.Discard, &stderr)
+	_ = localExecutor{}.Exec(context.Background(), "build", s.command("follow", dir, "0"), nil, io.Discard, &stderr)
 	assert.Equal(t, stderr.String(), "k8sdrv-error not-started\n")
 
 	marker := filepath.Join(t.TempDir(), "ran")
 	script := "touch " + marker + "\n"
 	stderr.Reset()
-	_ = localExecutor{}.Exec(context.Background(), "build", command("start", dir, fmt.Sprint(len(script))), strings.NewReader(script), io.Discard, &stderr)
+	_ = localExecutor{}.Exec(context.Background(), "build", s.command("start", dir, fmt.Sprint(len(script))), strings.NewReader(script), io.Discard, &stderr)
 	assert.Equal(t, stderr.String(), "k8sdrv-error abandoned\n")
 	_, err := os.Stat(marker)
 	assert.Assert(t, os.IsNotExist(err), "the late launcher ran the script")

@@ -1,17 +1,18 @@
 # stage.sh: runs one CI stage detached inside a job container and streams its log.
 #
-# k8sdrv passes this file inline: sh -c "<this file>" k8sdrv MODE DIR ARG
-#   start  DIR SIZE    read the stage script (SIZE bytes) from stdin, start it
-#                      detached, then follow its log from byte 0
-#   follow DIR OFFSET  follow the log of a started stage from byte OFFSET
-#   signal DIR SIGNAL  send SIGNAL to the stage's process group
+# k8sdrv passes this file inline: sh -c "<this file>" k8sdrv MODE DIR ARG [BIN]
+#   start  DIR SIZE BIN  read the stage script (SIZE bytes) from stdin, start
+#                        it detached with BIN (the container's own commands)
+#                        first on its PATH, then follow its log from byte 0
+#   follow DIR OFFSET    follow the log of a started stage from byte OFFSET
+#   signal DIR SIGNAL    send SIGNAL to the stage's process group
 #
 # The stage runs in its own session, writes its combined output to DIR/log and
 # its exit code to DIR/status, so a dropped API connection never stops it and
 # the result never depends on the exec stream. Stdout carries log bytes only;
 # protocol lines go to stderr: "k8sdrv-status CODE LOGSIZE" or "k8sdrv-error WHAT".
 set -u
-mode=$1 dir=$2 arg=$3
+mode=$1 dir=$2 arg=$3 bin=${4-}
 
 fail() { printf 'k8sdrv-error %s\n' "$1" >&2; exit 1; }
 
@@ -31,7 +32,6 @@ start() {
 
 	shell="sh"
 	command -v bash >/dev/null 2>&1 && shell=bash
-	bin=${dir%/*}/bin
 	# The GitLab helper image ships gitlab-runner-helper; stage scripts call
 	# gitlab-runner. Looked up once per container ($bin/.checked).
 	if [ ! -e "$bin/.checked" ]; then
