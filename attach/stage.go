@@ -133,11 +133,11 @@ func (s *Stage) stop(dir string, out *countingWriter) (int, error) {
 }
 
 // command is the exec command of stage.sh in mode on the attempt in dir;
-// starting also needs the container's bin directory.
+// starting also needs the container's bin directory and supervise.sh.
 func (s *Stage) command(mode, dir, arg string) []string {
 	cmd := []string{"sh", "-c", scripts.Stage, "k8sdrv", mode, dir, arg}
 	if mode == "start" {
-		cmd = append(cmd, s.Dirs.Bin())
+		cmd = append(cmd, s.Dirs.Bin(), scripts.Supervise)
 	}
 	return cmd
 }

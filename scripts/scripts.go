@@ -16,6 +16,16 @@ var stage string
 // Stage is stage.sh without its comments: it travels in every exec request.
 var Stage = compact(stage)
 
+// Supervise runs a stage's script and records its exit code; stage.sh
+// starts it detached.
+//
+//go:embed supervise.sh
+var supervise string
+
+// Supervise is supervise.sh without its comments: stage.sh receives it as
+// an argument when it starts a stage.
+var Supervise = compact(supervise)
+
 // Keepalive is the command of the build and helper containers.
 //
 //go:embed keepalive.sh
