@@ -51,7 +51,7 @@ const (
 func (s *Stage) Run(ctx context.Context) (int, error) {
 	out := &countingWriter{w: s.Out}
 	attempt := 0
-	mode, dir := "start", s.Dirs.Attempt(attempt)
+	mode, dir := scripts.ModeStart, s.Dirs.Attempt(attempt)
 	backoff := firstBackoff
 	var lastErr error
 	var brokenSince time.Time
@@ -65,16 +65,16 @@ func (s *Stage) Run(ctx context.Context) (int, error) {
 			return s.stop(dir, out)
 		}
 		switch {
-		case res.failure == "not-started" || strings.HasPrefix(res.failure, "incomplete-script"):
+		case res.failure == scripts.FailNotStarted || strings.HasPrefix(res.failure, scripts.FailIncompleteScript):
 			// Safe to start again: the script never ran in that directory.
 			attempt++
-			mode, dir = "start", s.Dirs.Attempt(attempt)
+			mode, dir = scripts.ModeStart, s.Dirs.Attempt(attempt)
 		case res.failure != "":
 			return 0, fmt.Errorf("stage in container %s: %s", s.Container, res.failure)
 		default:
 			// Also when the exit code came but output went missing on the
 			// way: following again from our offset delivers the rest.
-			mode = "follow"
+			mode = scripts.ModeFollow
 		}
 		if err == nil {
 			err = errors.New("stream ended without an exit code")
@@ -103,7 +103,7 @@ func (s *Stage) once(ctx context.Context, mode, dir string, out *countingWriter)
 	res := &result{}
 	var stdin io.Reader
 	arg := strconv.FormatInt(out.n, 10)
-	if mode == "start" {
+	if mode == scripts.ModeStart {
 		stdin, arg = bytes.NewReader(s.Script), strconv.Itoa(len(s.Script))
 	}
 	err := s.Exec.Exec(ctx, s.Container, s.command(mode, dir, arg), stdin, out, res)
@@ -119,11 +119,11 @@ func (s *Stage) stop(dir string, out *countingWriter) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.StopTimeout+5*time.Second)
 	defer cancel()
 	for _, signal := range []string{"TERM", "KILL"} {
-		if err := s.Exec.Exec(ctx, s.Container, s.command("signal", dir, signal), nil, io.Discard, io.Discard); err != nil {
+		if err := s.Exec.Exec(ctx, s.Container, s.command(scripts.ModeSignal, dir, signal), nil, io.Discard, io.Discard); err != nil {
 			return 0, fmt.Errorf("%w: sending %s to the stage in %s: %v", ErrCancelled, signal, s.Container, err)
 		}
 		followCtx, cancelFollow := context.WithTimeout(ctx, s.StopTimeout/2)
-		res, _ := s.once(followCtx, "follow", dir, out)
+		res, _ := s.once(followCtx, scripts.ModeFollow, dir, out)
 		cancelFollow()
 		if res.complete(out) {
 			return res.status, nil
@@ -136,7 +136,7 @@ func (s *Stage) stop(dir string, out *countingWriter) (int, error) {
 // starting also needs the container's bin directory and supervise.sh.
 func (s *Stage) command(mode, dir, arg string) []string {
 	cmd := []string{"sh", "-c", scripts.Stage, "k8sdrv", mode, dir, arg}
-	if mode == "start" {
+	if mode == scripts.ModeStart {
 		cmd = append(cmd, s.Dirs.Bin(), scripts.Supervise)
 	}
 	return cmd

@@ -18,6 +18,7 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/k8sdrv/k8sdrv/podlayout"
+	"github.com/k8sdrv/k8sdrv/scripts"
 )
 
 // localExecutor runs commands as local processes: the stage protocol needs
@@ -253,13 +254,13 @@ func TestLateLauncherDoesNotRun(t *testing.T) {
 	s, _ := newStage(t, localExecutor{}, "")
 	dir := s.Dirs.Attempt(0)
 	var stderr bytes.Buffer
-	_ = localExecutor{}.Exec(context.Background(), "build", s.command("follow", dir, "0"), nil, io.Discard, &stderr)
+	_ = localExecutor{}.Exec(context.Background(), "build", s.command(scripts.ModeFollow, dir, "0"), nil, io.Discard, &stderr)
 	assert.Equal(t, stderr.String(), "k8sdrv-error not-started\n")
 
 	marker := filepath.Join(t.TempDir(), "ran")
 	script := "touch " + marker + "\n"
 	stderr.Reset()
-	_ = localExecutor{}.Exec(context.Background(), "build", s.command("start", dir, fmt.Sprint(len(script))), strings.NewReader(script), io.Discard, &stderr)
+	_ = localExecutor{}.Exec(context.Background(), "build", s.command(scripts.ModeStart, dir, fmt.Sprint(len(script))), strings.NewReader(script), io.Discard, &stderr)
 	assert.Equal(t, stderr.String(), "k8sdrv-error abandoned\n")
 	_, err := os.Stat(marker)
 	assert.Assert(t, os.IsNotExist(err), "the late launcher ran the script")

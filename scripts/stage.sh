@@ -13,6 +13,7 @@
 # its exit code to DIR/status, so a dropped API connection never stops it and
 # the result never depends on the exec stream. Stdout carries log bytes only;
 # protocol lines go to stderr: "k8sdrv-status CODE LOGSIZE" or "k8sdrv-error WHAT".
+# scripts/protocol.go names every word of this protocol; its test keeps this file to them.
 set -u
 mode=$1 dir=$2 arg=$3 bin=${4-} supervise=${5-}
 
