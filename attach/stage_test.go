@@ -265,3 +265,23 @@ func TestLateLauncherDoesNotRun(t *testing.T) {
 	_, err := os.Stat(marker)
 	assert.Assert(t, os.IsNotExist(err), "the late launcher ran the script")
 }
+
+// TestStageFindsGitlabRunner: the stage scripts call gitlab-runner, which
+// the helper image ships as gitlab-runner-helper; the container's bin
+// directory, first on the stage's PATH, bridges the names.
+func TestStageFindsGitlabRunner(t *testing.T) {
+	if _, err := exec.LookPath("gitlab-runner"); err == nil {
+		t.Skip("gitlab-runner is installed on this host")
+	}
+	tools := t.TempDir()
+	helper := filepath.Join(tools, "gitlab-runner-helper")
+	assert.NilError(t, os.WriteFile(helper, []byte("#!/bin/sh\necho helper \"$@\"\n"), 0o755))
+	t.Setenv("PATH", tools+string(os.PathListSeparator)+os.Getenv("PATH"))
+	s, out := newStage(t, localExecutor{}, "gitlab-runner artifacts-uploader\n")
+	code, err := s.Run(context.Background())
+	assert.NilError(t, err)
+	assert.Equal(t, code, 0)
+	assert.Equal(t, out.String(), "helper artifacts-uploader\n")
+	_, err = os.Lstat(filepath.Join(s.Dirs.Bin(), "gitlab-runner"))
+	assert.NilError(t, err)
+}
