@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/k8sdrv/k8sdrv/scripts"
 )
 
 // result collects what scripts/stage.sh reports on stderr: its protocol
@@ -37,8 +39,8 @@ func (r *result) Write(p []byte) (int, error) {
 
 func (r *result) line(s string) {
 	switch {
-	case strings.HasPrefix(s, "k8sdrv-status "):
-		fields := strings.Fields(strings.TrimPrefix(s, "k8sdrv-status "))
+	case strings.HasPrefix(s, scripts.StatusLine+" "):
+		fields := strings.Fields(strings.TrimPrefix(s, scripts.StatusLine+" "))
 		if len(fields) != 2 {
 			r.failure = "unreadable exit code " + strconv.Quote(s)
 			return
@@ -50,8 +52,8 @@ func (r *result) line(s string) {
 			return
 		}
 		r.status, r.size, r.done = code, size, true
-	case strings.HasPrefix(s, "k8sdrv-error "):
-		r.failure = strings.TrimPrefix(s, "k8sdrv-error ")
+	case strings.HasPrefix(s, scripts.ErrorLine+" "):
+		r.failure = strings.TrimPrefix(s, scripts.ErrorLine+" ")
 	default:
 		r.other.WriteString(s)
 		r.other.WriteByte('\n')

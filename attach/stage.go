@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/k8sdrv/k8sdrv/podlayout"
 	"github.com/k8sdrv/k8sdrv/scripts"
 )
 
@@ -17,9 +18,8 @@ import (
 type Stage struct {
 	Exec      Executor
 	Container string
-	// Dir is the stage's directory in the container, unique to this run;
-	// its parent holds the container's shared files (bin/).
-	Dir    string
+	// Dirs are the stage's directories in the container, unique to this run.
+	Dirs   podlayout.StageDirs
 	Script []byte
 	// Out receives the stage's output (stdout and stderr combined), each
 	// byte exactly once and in order.
@@ -51,7 +51,7 @@ const (
 func (s *Stage) Run(ctx context.Context) (int, error) {
 	out := &countingWriter{w: s.Out}
 	attempt := 0
-	mode, dir := "start", s.attemptDir(attempt)
+	mode, dir := scripts.ModeStart, s.Dirs.Attempt(attempt)
 	backoff := firstBackoff
 	var lastErr error
 	var brokenSince time.Time
@@ -65,16 +65,16 @@ func (s *Stage) Run(ctx context.Context) (int, error) {
 			return s.stop(dir, out)
 		}
 		switch {
-		case res.failure == "not-started" || strings.HasPrefix(res.failure, "incomplete-script"):
+		case res.failure == scripts.FailNotStarted || strings.HasPrefix(res.failure, scripts.FailIncompleteScript):
 			// Safe to start again: the script never ran in that directory.
 			attempt++
-			mode, dir = "start", s.attemptDir(attempt)
+			mode, dir = scripts.ModeStart, s.Dirs.Attempt(attempt)
 		case res.failure != "":
 			return 0, fmt.Errorf("stage in container %s: %s", s.Container, res.failure)
 		default:
 			// Also when the exit code came but output went missing on the
 			// way: following again from our offset delivers the rest.
-			mode = "follow"
+			mode = scripts.ModeFollow
 		}
 		if err == nil {
 			err = errors.New("stream ended without an exit code")
@@ -103,10 +103,10 @@ func (s *Stage) once(ctx context.Context, mode, dir string, out *countingWriter)
 	res := &result{}
 	var stdin io.Reader
 	arg := strconv.FormatInt(out.n, 10)
-	if mode == "start" {
+	if mode == scripts.ModeStart {
 		stdin, arg = bytes.NewReader(s.Script), strconv.Itoa(len(s.Script))
 	}
-	err := s.Exec.Exec(ctx, s.Container, command(mode, dir, arg), stdin, out, res)
+	err := s.Exec.Exec(ctx, s.Container, s.command(mode, dir, arg), stdin, out, res)
 	if res.other.Len() > 0 && s.Diag != nil {
 		_, _ = s.Diag.Write(res.other.Bytes())
 	}
@@ -119,11 +119,11 @@ func (s *Stage) stop(dir string, out *countingWriter) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.StopTimeout+5*time.Second)
 	defer cancel()
 	for _, signal := range []string{"TERM", "KILL"} {
-		if err := s.Exec.Exec(ctx, s.Container, command("signal", dir, signal), nil, io.Discard, io.Discard); err != nil {
+		if err := s.Exec.Exec(ctx, s.Container, s.command(scripts.ModeSignal, dir, signal), nil, io.Discard, io.Discard); err != nil {
 			return 0, fmt.Errorf("%w: sending %s to the stage in %s: %v", ErrCancelled, signal, s.Container, err)
 		}
 		followCtx, cancelFollow := context.WithTimeout(ctx, s.StopTimeout/2)
-		res, _ := s.once(followCtx, "follow", dir, out)
+		res, _ := s.once(followCtx, scripts.ModeFollow, dir, out)
 		cancelFollow()
 		if res.complete(out) {
 			return res.status, nil
@@ -132,12 +132,14 @@ func (s *Stage) stop(dir string, out *countingWriter) (int, error) {
 	return 0, fmt.Errorf("%w: the stage in %s did not report an exit code", ErrCancelled, s.Container)
 }
 
-func (s *Stage) attemptDir(attempt int) string {
-	return fmt.Sprintf("%s.%d", s.Dir, attempt)
-}
-
-func command(mode, dir, arg string) []string {
-	return []string{"sh", "-c", scripts.Stage, "k8sdrv", mode, dir, arg}
+// command is the exec command of stage.sh in mode on the attempt in dir;
+// starting also needs the container's bin directory and supervise.sh.
+func (s *Stage) command(mode, dir, arg string) []string {
+	cmd := []string{"sh", "-c", scripts.Stage, "k8sdrv", mode, dir, arg}
+	if mode == scripts.ModeStart {
+		cmd = append(cmd, s.Dirs.Bin(), scripts.Supervise)
+	}
+	return cmd
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -16,6 +16,9 @@ import (
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/k8sdrv/k8sdrv/podlayout"
+	"github.com/k8sdrv/k8sdrv/scripts"
 )
 
 // localExecutor runs commands as local processes: the stage protocol needs
@@ -105,7 +108,7 @@ func newStage(t *testing.T, exec Executor, script string) (*Stage, *lockedBuffer
 	return &Stage{
 		Exec:             exec,
 		Container:        "build",
-		Dir:              filepath.Join(t.TempDir(), "build", "stage"),
+		Dirs:             podlayout.New(t.TempDir()).Stage("build", "stage", time.Now()),
 		Script:           []byte(script),
 		Out:              out,
 		Diag:             os.Stderr,
@@ -248,16 +251,37 @@ func TestResultParsesSplitProtocolLines(t *testing.T) {
 // not started (the driver then starts the stage elsewhere), a launcher
 // that arrives late with the whole script gives up instead of running it.
 func TestLateLauncherDoesNotRun(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "build", "stage.0")
+	s, _ := newStage(t, localExecutor{}, "")
+	dir := s.Dirs.Attempt(0)
 	var stderr bytes.Buffer
-	_ = localExecutor{}.Exec(context.Background(), "build", command("follow", dir, "0"), nil, io.Discard, &stderr)
+	_ = localExecutor{}.Exec(context.Background(), "build", s.command(scripts.ModeFollow, dir, "0"), nil, io.Discard, &stderr)
 	assert.Equal(t, stderr.String(), "k8sdrv-error not-started\n")
 
 	marker := filepath.Join(t.TempDir(), "ran")
 	script := "touch " + marker + "\n"
 	stderr.Reset()
-	_ = localExecutor{}.Exec(context.Background(), "build", command("start", dir, fmt.Sprint(len(script))), strings.NewReader(script), io.Discard, &stderr)
+	_ = localExecutor{}.Exec(context.Background(), "build", s.command(scripts.ModeStart, dir, fmt.Sprint(len(script))), strings.NewReader(script), io.Discard, &stderr)
 	assert.Equal(t, stderr.String(), "k8sdrv-error abandoned\n")
 	_, err := os.Stat(marker)
 	assert.Assert(t, os.IsNotExist(err), "the late launcher ran the script")
+}
+
+// TestStageFindsGitlabRunner: the stage scripts call gitlab-runner, which
+// the helper image ships as gitlab-runner-helper; the container's bin
+// directory, first on the stage's PATH, bridges the names.
+func TestStageFindsGitlabRunner(t *testing.T) {
+	if _, err := exec.LookPath("gitlab-runner"); err == nil {
+		t.Skip("gitlab-runner is installed on this host")
+	}
+	tools := t.TempDir()
+	helper := filepath.Join(tools, "gitlab-runner-helper")
+	assert.NilError(t, os.WriteFile(helper, []byte("#!/bin/sh\necho helper \"$@\"\n"), 0o755))
+	t.Setenv("PATH", tools+string(os.PathListSeparator)+os.Getenv("PATH"))
+	s, out := newStage(t, localExecutor{}, "gitlab-runner artifacts-uploader\n")
+	code, err := s.Run(context.Background())
+	assert.NilError(t, err)
+	assert.Equal(t, code, 0)
+	assert.Equal(t, out.String(), "helper artifacts-uploader\n")
+	_, err = os.Lstat(filepath.Join(s.Dirs.Bin(), "gitlab-runner"))
+	assert.NilError(t, err)
 }

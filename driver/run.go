@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/k8sdrv/k8sdrv/attach"
 	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
+	"github.com/k8sdrv/k8sdrv/podlayout"
 )
 
 // stopTimeout is how long a cancelled stage gets between TERM and KILL.
@@ -51,7 +50,7 @@ func (d *Driver) Run(ctx context.Context, jc *config.JobConfig, scriptPath, stag
 	s := &attach.Stage{
 		Exec:             cluster.Executor(state.Namespace, state.Pod),
 		Container:        container,
-		Dir:              path.Join(state.DriverDir, container, stage+"-"+strconv.FormatInt(time.Now().UnixNano(), 36)),
+		Dirs:             podlayout.New(state.DriverDir).Stage(container, stage, time.Now()),
 		Script:           script,
 		Out:              d.Stdout,
 		Diag:             d.Stderr,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/job"
+	"github.com/k8sdrv/k8sdrv/podlayout"
 	"github.com/k8sdrv/k8sdrv/scripts"
 )
 
@@ -234,7 +235,7 @@ func newLayout(cfg *config.Config, j *job.Job) layout {
 	}
 	l.volumes = append(append(l.volumes, opVolumes...), emptyDir(driverVolume))
 	l.mounts = append(l.mounts, opMounts...)
-	l.driver = corev1.VolumeMount{Name: driverVolume, MountPath: cfg.DriverDir}
+	l.driver = corev1.VolumeMount{Name: driverVolume, MountPath: podlayout.New(cfg.DriverDir).MountPath()}
 	return l
 }
 

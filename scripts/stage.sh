@@ -1,8 +1,11 @@
 # stage.sh: runs one CI stage detached inside a job container and streams its log.
 #
-# k8sdrv passes this file inline: sh -c "<this file>" k8sdrv MODE DIR ARG
-#   start  DIR SIZE    read the stage script (SIZE bytes) from stdin, start it
-#                      detached, then follow its log from byte 0
+# k8sdrv passes this file inline: sh -c "<this file>" k8sdrv MODE DIR ARG [BIN SUPERVISE]
+#   start  DIR SIZE BIN SUPERVISE
+#                      read the stage script (SIZE bytes) from stdin, start it
+#                      detached under SUPERVISE (supervise.sh, inline) with BIN
+#                      (the container's own commands) first on its PATH, then
+#                      follow its log from byte 0
 #   follow DIR OFFSET  follow the log of a started stage from byte OFFSET
 #   signal DIR SIGNAL  send SIGNAL to the stage's process group
 #
@@ -10,8 +13,9 @@
 # its exit code to DIR/status, so a dropped API connection never stops it and
 # the result never depends on the exec stream. Stdout carries log bytes only;
 # protocol lines go to stderr: "k8sdrv-status CODE LOGSIZE" or "k8sdrv-error WHAT".
+# scripts/protocol.go names every word of this protocol; its test keeps this file to them.
 set -u
-mode=$1 dir=$2 arg=$3
+mode=$1 dir=$2 arg=$3 bin=${4-} supervise=${5-}
 
 fail() { printf 'k8sdrv-error %s\n' "$1" >&2; exit 1; }
 
@@ -31,7 +35,6 @@ start() {
 
 	shell="sh"
 	command -v bash >/dev/null 2>&1 && shell=bash
-	bin=${dir%/*}/bin
 	# The GitLab helper image ships gitlab-runner-helper; stage scripts call
 	# gitlab-runner. Looked up once per container ($bin/.checked).
 	if [ ! -e "$bin/.checked" ]; then
@@ -43,31 +46,9 @@ start() {
 	fi
 	detach=
 	command -v setsid >/dev/null 2>&1 && detach=setsid
-	# The runner (a trap, not an ignore: children must still see TERM) records
-	# the exit code in one write, then wakes whichever follower is current.
-	# A script killed (137) while the container's out-of-memory kill count
-	# rose gets a line saying so: kubelet only reports OOMKilled when the
-	# whole container dies. The count is read with builtins (no process).
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	PATH=$bin:$PATH $detach sh -c '
-		trap : TERM HUP
-		oom_kills() {
-			n=0
-			for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
-				[ -r "$f" ] || continue
-				while read -r k v; do [ "$k" = oom_kill ] && n=$v; done <"$f"
-			done
-		}
-		oom_kills; before=$n
-		"$1" "$2/script" <"/dev/null" >"$2/log" 2>&1
-		code=$?
-		if [ "$code" = 137 ]; then
-			oom_kills
-			[ "$n" -gt "$before" ] && echo "k8sdrv: the script was killed by the out-of-memory killer: its container reached its memory limit" >>"$2/log"
-		fi
-		echo "$code" >"$2/status"
-		read -r f <"$2/follower" && kill -USR1 "$f"
-		exit 0' k8sdrv-stage "$shell" "$dir" </dev/null >/dev/null 2>&1 &
+	# supervise.sh runs the script and records its exit code. It arrives as
+	# an argument: a file in the pod would take an exec of its own to write.
+	PATH=$bin:$PATH $detach sh -c "$supervise" k8sdrv-stage "$shell" "$dir" </dev/null >/dev/null 2>&1 &
 	echo $! >"$dir/pgid"
 	follow 0
 }
