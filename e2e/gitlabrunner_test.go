@@ -270,8 +270,9 @@ func TestIntegrationGitLabRunnerScriptExitCode(t *testing.T) {
 // pod and, on KWOK, no process of the script.
 func TestIntegrationGitLabRunnerCancel(t *testing.T) {
 	id := newRunnerJobID()
-	// A duration no other test uses, so that its process can be found.
-	sleep := "sleep 347"
+	// A duration no other test or concurrent run uses (the process id of
+	// this test in it), so that its process can be found on the machine.
+	sleep := fmt.Sprintf("sleep 347.%d", os.Getpid())
 	r := runThroughGitLabRunner(t, ciJob{
 		id:          id,
 		token:       "job-token-cancel-0001",
