@@ -3,10 +3,11 @@ package driver
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/rs/zerolog"
 )
 
 // BuildFailure is the user's script exiting non-zero: the job fails, but
@@ -21,8 +22,8 @@ func (b *BuildFailure) Error() string { return fmt.Sprintf("script exited with c
 // exits with BUILD_FAILURE_EXIT_CODE; any other error is printed and exits
 // with SYSTEM_FAILURE_EXIT_CODE. Each line of an error is one problem (a
 // configuration's problems come joined, each naming its file and key) and
-// is printed as its own "k8sdrv: " line, for people and scripts alike.
-func ExitCode(err error, env RunnerEnv, stderr io.Writer) int {
+// is logged as its own "ERROR: k8sdrv: " line, for people and scripts alike.
+func ExitCode(err error, env RunnerEnv, log zerolog.Logger) int {
 	if err == nil {
 		return 0
 	}
@@ -30,7 +31,7 @@ func ExitCode(err error, env RunnerEnv, stderr io.Writer) int {
 	if errors.As(err, &build) {
 		if env.BuildExitCodeFile != "" {
 			if werr := os.WriteFile(env.BuildExitCodeFile, []byte(strconv.Itoa(build.Code)+"\n"), 0o600); werr != nil {
-				fmt.Fprintf(stderr, "k8sdrv: write BUILD_EXIT_CODE_FILE: %v\n", werr)
+				log.Error().Msgf("k8sdrv: write BUILD_EXIT_CODE_FILE: %v", werr)
 				return env.SystemFailureExitCode
 			}
 		}
@@ -38,7 +39,7 @@ func ExitCode(err error, env RunnerEnv, stderr io.Writer) int {
 	}
 	for line := range strings.Lines(err.Error()) {
 		if line = strings.TrimSuffix(line, "\n"); line != "" {
-			fmt.Fprintf(stderr, "k8sdrv: %s\n", line)
+			log.Error().Msg("k8sdrv: " + line)
 		}
 	}
 	// A job variable the operator's settings refuse fails the job as the

@@ -45,17 +45,17 @@ func TestExitCode(t *testing.T) {
 		},
 		{
 			name: "system failure", err: errors.New("create pod ci/runner-x: forbidden"), env: defaults,
-			wantCode: 2, wantStderr: "k8sdrv: create pod ci/runner-x: forbidden\n",
+			wantCode: 2, wantStderr: "ERROR: k8sdrv: create pod ci/runner-x: forbidden\n",
 		},
 		{
 			name: "system failure with custom codes", err: errors.New("boom"), env: custom,
-			wantCode: 12, wantStderr: "k8sdrv: boom\n",
+			wantCode: 12, wantStderr: "ERROR: k8sdrv: boom\n",
 		},
 		{
 			name: "several problems, one line each",
 			err:  errors.Join(errors.New("config.toml:3: cpu_limit: bad"), errors.New("config.toml:9: namespace: bad"), errors.New("K8SDRV_HOST: host: bad")),
 			env:  defaults, wantCode: 2,
-			wantStderr: "k8sdrv: config.toml:3: cpu_limit: bad\nk8sdrv: config.toml:9: namespace: bad\nk8sdrv: K8SDRV_HOST: host: bad\n",
+			wantStderr: "ERROR: k8sdrv: config.toml:3: cpu_limit: bad\nERROR: k8sdrv: config.toml:9: namespace: bad\nERROR: k8sdrv: K8SDRV_HOST: host: bad\n",
 		},
 	}
 	for _, tc := range tests {
@@ -63,7 +63,7 @@ func TestExitCode(t *testing.T) {
 			tc.env.BuildExitCodeFile = filepath.Join(t.TempDir(), "build-exit-code")
 			var stderr bytes.Buffer
 
-			code := ExitCode(tc.err, tc.env, &stderr)
+			code := ExitCode(tc.err, tc.env, NewLogger(&stderr, false))
 
 			assert.Equal(t, code, tc.wantCode)
 			assert.Equal(t, stderr.String(), tc.wantStderr)
@@ -85,7 +85,7 @@ func TestExitCodeBuildFailureWithoutExitCodeFile(t *testing.T) {
 	var stderr bytes.Buffer
 	env := RunnerEnv{BuildFailureExitCode: 11, SystemFailureExitCode: 12}
 
-	code := ExitCode(&BuildFailure{Code: 5}, env, &stderr)
+	code := ExitCode(&BuildFailure{Code: 5}, env, NewLogger(&stderr, false))
 
 	assert.Equal(t, code, 11)
 	assert.Equal(t, stderr.String(), "")
@@ -99,7 +99,7 @@ func TestExitCodeUnwritableExitCodeFileIsSystemFailure(t *testing.T) {
 		BuildExitCodeFile:     filepath.Join(t.TempDir(), "missing-dir", "build-exit-code"),
 	}
 
-	code := ExitCode(&BuildFailure{Code: 5}, env, &stderr)
+	code := ExitCode(&BuildFailure{Code: 5}, env, NewLogger(&stderr, false))
 
 	assert.Equal(t, code, 12)
 	assert.Check(t, is.Contains(stderr.String(), "BUILD_EXIT_CODE_FILE"))
@@ -115,8 +115,8 @@ func TestExitCodeRefusedJobVariable(t *testing.T) {
 	env := RunnerEnv{BuildFailureExitCode: 1, SystemFailureExitCode: 2, BuildExitCodeFile: filepath.Join(dir, "code")}
 	_, err := config.ForJob(&config.Config{Overwrites: config.Overwrites{NamespaceOverwriteAllowed: "ci-.*"}}, &job.Job{Variables: map[string]string{"KUBERNETES_NAMESPACE_OVERWRITE": "prod"}}, nil)
 	var stderr bytes.Buffer
-	assert.Equal(t, ExitCode(fmt.Errorf("prepare: %w", err), env, &stderr), 1)
-	assert.Equal(t, stderr.String(), "k8sdrv: prepare: KUBERNETES_NAMESPACE_OVERWRITE=\"prod\" is not allowed: it must match namespace_overwrite_allowed \"ci-.*\" (the whole value)\n")
+	assert.Equal(t, ExitCode(fmt.Errorf("prepare: %w", err), env, NewLogger(&stderr, false)), 1)
+	assert.Equal(t, stderr.String(), "ERROR: k8sdrv: prepare: KUBERNETES_NAMESPACE_OVERWRITE=\"prod\" is not allowed: it must match namespace_overwrite_allowed \"ci-.*\" (the whole value)\n")
 	_, statErr := os.Stat(env.BuildExitCodeFile)
 	assert.Assert(t, os.IsNotExist(statErr))
 }

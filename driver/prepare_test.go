@@ -160,6 +160,6 @@ func TestScrubHidesMaskedValuesAndKeepsTheErrorType(t *testing.T) {
 	assert.ErrorContains(t, err, `KUBERNETES_NAMESPACE_OVERWRITE="[MASKED]" is not allowed`)
 	assert.Assert(t, !strings.Contains(err.Error(), "s3cr3t-value"))
 	var stderr bytes.Buffer
-	assert.Equal(t, ExitCode(err, d.Env, &stderr), d.Env.BuildFailureExitCode)
+	assert.Equal(t, ExitCode(err, d.Env, NewLogger(&stderr, false)), d.Env.BuildFailureExitCode)
 	assert.Assert(t, !strings.Contains(stderr.String(), "s3cr3t-value"))
 }

@@ -110,7 +110,7 @@ func TestIntegrationBadInput(t *testing.T) {
 			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
 			assert.Equal(t, len(lines), max(tc.lines, 1), "stderr: %q", r.stderr)
 			for _, line := range lines {
-				assert.Assert(t, strings.HasPrefix(line, "k8sdrv: "), r.stderr)
+				assert.Assert(t, strings.HasPrefix(line, "ERROR: k8sdrv: "), r.stderr)
 			}
 			for _, want := range tc.want {
 				assert.Check(t, is.Contains(r.stderr, want))

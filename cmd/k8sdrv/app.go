@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/go-logr/logr"
+	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 	"k8s.io/klog/v2"
 
@@ -21,16 +22,17 @@ import (
 func run(args, environ []string, stdout, stderr io.Writer) int {
 	debug := os.Getenv("K8SDRV_DEBUG") != ""
 	quietClientGo(debug)
+	log := driver.NewLogger(stderr, debug)
 	env, envErr := driver.LoadRunnerEnv()
-	app := newApp(env, environ, stdout, stderr, debug)
+	app := newApp(env, environ, stdout, stderr, log)
 	err := envErr
 	if err == nil {
 		err = app.Run(args)
 	}
-	return driver.ExitCode(err, env, stderr)
+	return driver.ExitCode(err, env, log)
 }
 
-func newApp(env driver.RunnerEnv, environ []string, stdout, stderr io.Writer, debug bool) *cli.App {
+func newApp(env driver.RunnerEnv, environ []string, stdout, stderr io.Writer, log zerolog.Logger) *cli.App {
 	// withDriver turns a stage into a CLI action: load the operator
 	// configuration, build the driver, run the stage, and hide the values
 	// of the job's masked variables in its error.
@@ -41,7 +43,7 @@ func newApp(env driver.RunnerEnv, environ []string, stdout, stderr io.Writer, de
 				return err
 			}
 			d := driver.New(env, environ, version, stdout, stderr)
-			d.Log = driver.NewLogger(stderr, debug)
+			d.Log = log
 			jc, err := stage(c, d, cfg)
 			if jc != nil {
 				err = driver.Scrub(err, jc.Job)

@@ -62,7 +62,7 @@ func TestRunPrintsOneLinePerProblem(t *testing.T) {
 
 	assert.Equal(t, code, 2)
 	assert.Equal(t, stdout.String(), "")
-	assert.Equal(t, stderr.String(), "k8sdrv: "+path+":7: runners.kubernetes.memry_limit: unknown key\n")
+	assert.Equal(t, stderr.String(), "ERROR: k8sdrv: "+path+":7: runners.kubernetes.memry_limit: unknown key\n")
 
 	// Unknown keys come alone; with the typo fixed, every invalid value.
 	body = strings.Replace(body, "memry_limit", "memory_limit", 1)
@@ -75,6 +75,6 @@ func TestRunPrintsOneLinePerProblem(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
 	assert.Equal(t, len(lines), 3, stderr.String())
 	for i, want := range []string{":5: runners.kubernetes.namespace: ", ":6: runners.kubernetes.cpu_limit: ", ":8: runners.kubernetes.poll_timeout: "} {
-		assert.Check(t, strings.HasPrefix(lines[i], "k8sdrv: "+path+want), lines[i])
+		assert.Check(t, strings.HasPrefix(lines[i], "ERROR: k8sdrv: "+path+want), lines[i])
 	}
 }
