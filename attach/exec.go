@@ -7,7 +7,11 @@ package attach
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
@@ -57,10 +61,32 @@ func (p *PodExecutor) Exec(ctx context.Context, container string, command []stri
 		return failed(err)
 	}
 	exec, err := remotecommand.NewFallbackExecutor(websocket, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+		// SPDY cannot succeed where the API server refused the request
+		// itself, and would only blur its reason into plain text.
+		return (httpstream.IsUpgradeFailure(err) && refusedUpgrade(err) == nil) || httpstream.IsHTTPSProxyError(err)
 	})
 	if err != nil {
 		return failed(err)
 	}
-	return failed(exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr}))
+	err = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	if status := refusedUpgrade(err); status != nil {
+		err = status
+	}
+	return failed(err)
+}
+
+// refusedUpgrade returns the API server's refusal of the WebSocket upgrade
+// (401, 403, 404) as its status error, or nil. The upgrade error does not
+// unwrap to its cause, so its reason would be lost.
+func refusedUpgrade(err error) *apierrors.StatusError {
+	var upgrade *httpstream.UpgradeFailureError
+	var status *apierrors.StatusError
+	if !errors.As(err, &upgrade) || !errors.As(upgrade.Cause, &status) {
+		return nil
+	}
+	switch status.Status().Code {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return status
+	}
+	return nil
 }

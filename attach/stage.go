@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/k8sdrv/k8sdrv/podlayout"
 	"github.com/k8sdrv/k8sdrv/scripts"
 )
@@ -71,6 +73,10 @@ func (s *Stage) Run(ctx context.Context) (int, error) {
 			mode, dir = scripts.ModeStart, s.Dirs.Attempt(attempt)
 		case res.failure != "":
 			return 0, fmt.Errorf("stage in container %s: %s", s.Container, res.failure)
+		case refused(err):
+			// Reconnecting cannot help when the API server refuses
+			// k8sdrv's credentials or permission.
+			return 0, fmt.Errorf("stage in container %s: %w", s.Container, err)
 		default:
 			// Also when the exit code came but output went missing on the
 			// way: following again from our offset delivers the rest.
@@ -151,4 +157,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// refused reports whether the API server refused the exec itself: bad
+// credentials or a missing permission.
+func refused(err error) bool {
+	return apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err)
 }

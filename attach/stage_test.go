@@ -14,9 +14,14 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 	"github.com/k8sdrv/k8sdrv/podlayout"
 	"github.com/k8sdrv/k8sdrv/scripts"
 )
@@ -284,4 +289,41 @@ func TestStageFindsGitlabRunner(t *testing.T) {
 	assert.Equal(t, out.String(), "helper artifacts-uploader\n")
 	_, err = os.Lstat(filepath.Join(s.Dirs.Bin(), "gitlab-runner"))
 	assert.NilError(t, err)
+}
+
+// refusingExecutor is an API server that refuses every exec.
+type refusingExecutor struct{ err error }
+
+func (r refusingExecutor) Exec(context.Context, string, []string, io.Reader, io.Writer, io.Writer) error {
+	return r.err
+}
+
+// TestStageFailsAtOnceWhenTheExecIsRefused: bad credentials or a missing
+// permission end the stage with the reason, without reconnecting until
+// the reconnect timeout.
+func TestStageFailsAtOnceWhenTheExecIsRefused(t *testing.T) {
+	pods := schema.GroupResource{Resource: "pods"}
+	for _, refusal := range []error{
+		apierrors.NewForbidden(pods, "p", errors.New(`cannot create resource "pods/exec"`)),
+		apierrors.NewUnauthorized("token expired"),
+	} {
+		s, _ := newStage(t, refusingExecutor{kubeapi.Failed("exec in", "container build of pod", "ci", "p", refusal)}, "true\n")
+		s.ReconnectTimeout = time.Minute
+		start := time.Now()
+		_, err := s.Run(context.Background())
+		assert.Assert(t, errors.Is(err, refusal), "%v", err)
+		assert.Assert(t, time.Since(start) < 5*time.Second, "took %s", time.Since(start))
+	}
+}
+
+// TestRefusedUpgradeKeepsTheReason: a WebSocket upgrade the API server
+// refused keeps its status (no SPDY fallback that would blur it); other
+// upgrade failures fall back.
+func TestRefusedUpgradeKeepsTheReason(t *testing.T) {
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "p", errors.New("no exec"))
+	got := refusedUpgrade(fmt.Errorf("stream: %w", &httpstream.UpgradeFailureError{Cause: forbidden}))
+	assert.Assert(t, got != nil && apierrors.IsForbidden(got))
+	assert.Assert(t, refusedUpgrade(&httpstream.UpgradeFailureError{Cause: errors.New("bad handshake")}) == nil)
+	assert.Assert(t, refusedUpgrade(&httpstream.UpgradeFailureError{Cause: apierrors.NewBadRequest("upgrade required")}) == nil)
+	assert.Assert(t, refusedUpgrade(errors.New("connection reset")) == nil)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/k8sdrv/k8sdrv/attach"
 	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 	"github.com/k8sdrv/k8sdrv/podlayout"
 )
@@ -79,6 +80,8 @@ func checkContainer(ctx context.Context, cluster Cluster, state *State, containe
 	switch {
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("pod %s/%s was deleted while the stage ran", state.Namespace, state.Pod)
+	case apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err):
+		return kubeapi.Failed("get", "pod", state.Namespace, state.Pod, err) // reconnecting cannot help
 	case err != nil:
 		return nil // the API itself is unreachable: keep reconnecting
 	case string(pod.UID) != state.UID:

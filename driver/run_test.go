@@ -9,7 +9,10 @@ import (
 
 	"gotest.tools/v3/assert"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func TestCheckContainer(t *testing.T) {
@@ -27,6 +30,17 @@ func TestCheckContainer(t *testing.T) {
 
 	state.UID = "u2"
 	assert.NilError(t, checkContainer(ctx, cluster, state, "build"))
+
+	for _, refusal := range []error{apierrors.NewUnauthorized("token expired"), apierrors.NewServiceUnavailable("restarting")} {
+		d.client.PrependReactor("get", "pods", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, refusal })
+		err := checkContainer(ctx, cluster, state, "build")
+		if apierrors.IsUnauthorized(refusal) {
+			assert.ErrorContains(t, err, "get pod default/p: Unauthorized: token expired")
+		} else {
+			assert.NilError(t, err, "an unavailable API server is reconnected to")
+		}
+	}
+	d.client.ReactionChain = d.client.ReactionChain[2:]
 
 	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "build", State: corev1.ContainerState{
 		Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}
