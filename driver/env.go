@@ -4,6 +4,7 @@
 package driver
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/kelseyhightower/envconfig"
@@ -19,11 +20,29 @@ type RunnerEnv struct {
 	JobResponseFile       string `envconfig:"JOB_RESPONSE_FILE"`
 }
 
-// LoadRunnerEnv reads RunnerEnv from the process environment.
+// LoadRunnerEnv reads RunnerEnv from the process environment. An exit
+// code outside 1..255 could make a failure look like success (0, or 256,
+// which the shell sees as 0): it is an error, and the default stands in
+// for it so that the error itself still exits non-zero.
 func LoadRunnerEnv() (RunnerEnv, error) {
+	defaults := RunnerEnv{BuildFailureExitCode: 1, SystemFailureExitCode: 2}
 	var env RunnerEnv
 	if err := envconfig.Process("", &env); err != nil {
-		return RunnerEnv{BuildFailureExitCode: 1, SystemFailureExitCode: 2}, fmt.Errorf("runner environment: %w", err)
+		return defaults, fmt.Errorf("runner environment: %w", err)
 	}
-	return env, nil
+	var errs []error
+	for _, c := range []struct {
+		name     string
+		code     *int
+		fallback int
+	}{
+		{"BUILD_FAILURE_EXIT_CODE", &env.BuildFailureExitCode, defaults.BuildFailureExitCode},
+		{"SYSTEM_FAILURE_EXIT_CODE", &env.SystemFailureExitCode, defaults.SystemFailureExitCode},
+	} {
+		if *c.code < 1 || *c.code > 255 {
+			errs = append(errs, fmt.Errorf("runner environment: %s=%d: want an exit code from 1 to 255", c.name, *c.code))
+			*c.code = c.fallback
+		}
+	}
+	return env, errors.Join(errs...)
 }
