@@ -105,8 +105,9 @@ func (d *Duration) UnmarshalText(text []byte) error {
 func (d *Duration) UnmarshalTOML(v any) error {
 	switch x := v.(type) {
 	case int64:
-		d.Duration = time.Duration(x) * time.Second
-		return nil
+		var err error
+		d.Duration, err = secondsDuration(x)
+		return err
 	case string:
 		return d.UnmarshalText([]byte(x))
 	default:

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"strconv"
@@ -99,12 +100,24 @@ func setOf(keys ...string) map[string]bool {
 
 func parseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if seconds, err := strconv.Atoi(s); err == nil {
-		return time.Duration(seconds) * time.Second, nil
+	if seconds, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return secondsDuration(seconds)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		return 0, errNotDuration
 	}
 	return d, nil
+}
+
+// maxSeconds is the most whole seconds a time.Duration holds (292 years).
+const maxSeconds = math.MaxInt64 / int64(time.Second)
+
+// secondsDuration converts seconds to a Duration, refusing what would
+// overflow it (and silently become a tiny or negative timeout).
+func secondsDuration(seconds int64) (time.Duration, error) {
+	if seconds > maxSeconds || seconds < -maxSeconds {
+		return 0, fmt.Errorf("%d seconds is more than k8sdrv can wait (at most %d)", seconds, maxSeconds)
+	}
+	return time.Duration(seconds) * time.Second, nil
 }

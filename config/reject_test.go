@@ -216,7 +216,25 @@ value = "v"`,
 		{
 			name: "negative poll settings",
 			body: "poll_timeout = -1\npoll_interval = -2",
-			want: []string{"poll_timeout: want a positive number of seconds, got -1", "poll_interval: want a positive number of seconds, got -2"},
+			want: []string{"poll_timeout: want a positive number of seconds up to 9223372036, got -1", "poll_interval: want a positive number of seconds up to 9223372036, got -2"},
+		},
+		{
+			// A time.Duration holds 9223372036 s: one more would overflow
+			// into a negative poll_timeout that fails prepare at once.
+			name: "poll seconds that overflow a duration",
+			body: "poll_timeout = 9223372037\npoll_interval = 9223372036",
+			want: []string{":1: poll_timeout: want a positive number of seconds up to 9223372036, got 9223372037"},
+		},
+		{
+			// ... or a cleanup deadline of 0.29 s.
+			name: "a duration in seconds that overflows",
+			body: "cleanup_resources_timeout = 18446744073",
+			want: []string{":1: cleanup_resources_timeout: 18446744073 seconds is more than k8sdrv can wait (at most 9223372036)"},
+		},
+		{
+			name: "a duration string in seconds that overflows",
+			body: "reconnect_timeout = \"9223372037\"",
+			want: []string{":1: reconnect_timeout: 9223372037 seconds is more than k8sdrv can wait (at most 9223372036)"},
 		},
 		{
 			name: "service without name",

@@ -45,14 +45,13 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 			}
 		}
 	}
-	if c.PollTimeout < 0 {
-		add("poll_timeout", "want a positive number of seconds, got %d", c.PollTimeout)
+	for key, seconds := range map[string]int{"poll_timeout": c.PollTimeout, "poll_interval": c.PollInterval} {
+		if seconds < 0 || int64(seconds) > maxSeconds {
+			add(key, "want a positive number of seconds up to %d, got %d", maxSeconds, seconds)
+		}
 	}
 	if c.ResourceAvailabilityCheckMaxAttempts < 0 {
 		add("resource_availability_check_max_attempts", "want zero or more, got %d", c.ResourceAvailabilityCheckMaxAttempts)
-	}
-	if c.PollInterval < 0 {
-		add("poll_interval", "want a positive number of seconds, got %d", c.PollInterval)
 	}
 	if c.CleanupResourcesTimeout.Duration < 0 {
 		add("cleanup_resources_timeout", "want a positive duration")

@@ -7,6 +7,7 @@ package job
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -37,9 +38,14 @@ type Job struct {
 	Timeout int64
 }
 
+// maxActiveDeadline is the largest activeDeadlineSeconds the API server
+// accepts.
+const maxActiveDeadline = math.MaxUint32
+
 // ActiveDeadline returns the pod's activeDeadlineSeconds: the job timeout
-// plus one second, unless the job turns FF_USE_POD_ACTIVE_DEADLINE_SECONDS
-// off (it is on by default, as in GitLab Runner) or has no timeout.
+// plus one second (at most what the API server accepts), unless the job
+// turns FF_USE_POD_ACTIVE_DEADLINE_SECONDS off (it is on by default, as in
+// GitLab Runner) or has no timeout.
 func (j *Job) ActiveDeadline() *int64 {
 	if j.Timeout <= 0 {
 		return nil
@@ -47,7 +53,7 @@ func (j *Job) ActiveDeadline() *int64 {
 	if on, err := strconv.ParseBool(j.Variables["FF_USE_POD_ACTIVE_DEADLINE_SECONDS"]); err == nil && !on {
 		return nil
 	}
-	d := j.Timeout + 1
+	d := min(j.Timeout, maxActiveDeadline-1) + 1
 	return &d
 }
 

@@ -249,6 +249,10 @@ func TestActiveDeadline(t *testing.T) {
 		{"flag on", []string{"CUSTOM_ENV_CI_JOB_TIMEOUT=60", "CUSTOM_ENV_FF_USE_POD_ACTIVE_DEADLINE_SECONDS=true"}, 61},
 		{"flag off", []string{"CUSTOM_ENV_CI_JOB_TIMEOUT=60", "CUSTOM_ENV_FF_USE_POD_ACTIVE_DEADLINE_SECONDS=false"}, 0},
 		{"no timeout", nil, 0},
+		// The API server accepts at most 4294967295; int64 overflow
+		// would make the deadline negative.
+		{"huge timeout", []string{"CUSTOM_ENV_CI_JOB_TIMEOUT=9223372036854775807"}, 4294967295},
+		{"timeout at the limit", []string{"CUSTOM_ENV_CI_JOB_TIMEOUT=4294967294"}, 4294967295},
 	} {
 		j, err := Load(tc.environ, "")
 		assert.NilError(t, err)
