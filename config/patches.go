@@ -45,7 +45,7 @@ func loadPatches(patches []PodSpecPatch, add func(key, format string, args ...an
 		case (p.Patch == "") == (p.PatchPath == ""):
 			continue
 		case p.PatchPath != "":
-			data, err := os.ReadFile(p.PatchPath)
+			data, err := readPatchFile(p.PatchPath)
 			if err != nil {
 				add(key+".patch_path", "%v", err)
 				continue
@@ -80,4 +80,23 @@ func validatePatches(patches []PodSpecPatch, add func(key, format string, args .
 			}
 		}
 	}
+}
+
+// maxPatchFile bounds a patch_path file: a pod spec patch is a few KB.
+const maxPatchFile = 1 << 20
+
+// readPatchFile reads a regular file of at most maxPatchFile bytes. A FIFO
+// or device named by mistake would otherwise block or never end.
+func readPatchFile(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, info.Mode().Type())
+	}
+	if info.Size() > maxPatchFile {
+		return nil, fmt.Errorf("%s has %d bytes, more than a pod spec patch should (at most %d)", path, info.Size(), maxPatchFile)
+	}
+	return os.ReadFile(path)
 }

@@ -112,7 +112,7 @@ patch_path = "/nonexistent/patch.yaml"`,
 				"pod_spec[0] (both): set patch or patch_path, not both",
 				"pod_spec[1] (bad json patch).patch: not a JSON patch (a list of operations)",
 				`pod_spec[2] (bad type).patch_type: "apply" is not one of merge, json, strategic`,
-				"pod_spec[3] (missing file).patch_path: open /nonexistent/patch.yaml: no such file or directory",
+				"pod_spec[3] (missing file).patch_path: stat /nonexistent/patch.yaml: no such file or directory",
 			},
 		},
 		{
