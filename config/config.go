@@ -69,8 +69,9 @@ type Config struct {
 
 	// k8sdrv's own keys.
 
-	// DriverDir is where the execution-model volume (stage scripts, logs,
-	// exit codes) is mounted in the build and helper containers.
+	// DriverDir is where the execution-model volumes (stage scripts, logs,
+	// exit codes) are mounted, one in the build and one in the helper
+	// container.
 	DriverDir string `toml:"driver_dir" envconfig:"K8SDRV_DRIVER_DIR"`
 	// ReconnectTimeout bounds how long run keeps reconnecting to a stage
 	// whose stream broke before giving up with a system failure.

@@ -83,7 +83,6 @@ mount_path = "/s"
 name = "Bad_Name"
 mount_path = "/c"`,
 			want: []string{
-				`volumes.empty_dir[0].name: "builds" is the name of one of k8sdrv's own volumes`,
 				`volumes.empty_dir[1].mount_path: want an absolute path, got "relative"`,
 				`volumes.empty_dir[1].medium: "Disk" is not "", Memory or HugePages`,
 				`volumes.pvc[0].name: "scratch" is also the name of volumes.empty_dir[1]`,

@@ -68,9 +68,6 @@ type CSIVolume struct {
 	VolumeAttributes map[string]string `toml:"volume_attributes"`
 }
 
-// ReservedVolumes are the names of k8sdrv's own volumes.
-var ReservedVolumes = setOf("builds", "cache", "k8sdrv")
-
 // All returns every volume's mount, keyed for error messages
 // ("volumes.pvc[0]").
 func (v *Volumes) All() map[string]Mount {
@@ -105,8 +102,6 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 		switch {
 		case m.Name == "":
 			add(key+".name", "required")
-		case ReservedVolumes[m.Name]:
-			add(key+".name", "%q is the name of one of k8sdrv's own volumes (builds, cache, k8sdrv)", m.Name)
 		case names[m.Name] != "":
 			add(key+".name", "%q is also the name of %s", m.Name, names[m.Name])
 		default:

@@ -5,6 +5,7 @@ package podbuilder
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,11 +24,15 @@ const (
 	servicePrefix   = "svc-"
 )
 
-// Volume names of the volumes every job pod has.
+// Names of k8sdrv's own volumes; newLayout keeps them clear of the
+// operator's volume names, whatever those are.
 const (
-	buildsVolume = "builds"
-	cacheVolume  = "cache"
-	driverVolume = "k8sdrv"
+	buildsVolume = "k8sdrv-builds"
+	cacheVolume  = "k8sdrv-cache"
+	// stagesVolume + container name: each of the build and helper
+	// containers has its own, so that a build script cannot plant
+	// commands or fake results for the helper's stages.
+	stagesVolume = "k8sdrv-stages-"
 )
 
 // Labels k8sdrv puts on every object it creates; cleanup finds a job's
@@ -183,7 +188,7 @@ func buildContainer(cfg *config.Config, j *job.Job, l layout) corev1.Container {
 		Image:           image,
 		Command:         command,
 		Args:            args,
-		VolumeMounts:    l.jobMounts(),
+		VolumeMounts:    l.jobMounts(BuildContainer),
 		Resources:       resources(cfg, config.BuildContainer),
 		SecurityContext: securityContext(cfg, cfg.BuildContainerSecurityContext),
 	}
@@ -194,7 +199,7 @@ func helperContainer(cfg *config.Config, l layout) corev1.Container {
 		Name:            HelperContainer,
 		Image:           cfg.HelperImage,
 		Command:         keepalive(),
-		VolumeMounts:    l.jobMounts(),
+		VolumeMounts:    l.jobMounts(HelperContainer),
 		Resources:       resources(cfg, config.HelperContainer),
 		SecurityContext: securityContext(cfg, cfg.HelperContainerSecurityContext),
 	}
@@ -218,30 +223,57 @@ func keepalive() []string { return []string{"sh", "-c", scripts.Keepalive} }
 type layout struct {
 	volumes []corev1.Volume
 	mounts  []corev1.VolumeMount // build, helper and service containers
-	driver  corev1.VolumeMount   // build and helper only
+	// stages is the execution-model volume of the build and of the
+	// helper container, by container name.
+	stages map[string]corev1.VolumeMount
 }
 
 // newLayout places k8sdrv's emptyDir volumes for the builds and cache
 // directories (unless an operator volume is mounted exactly there), the
-// operator's volumes, and the execution-model volume.
+// operator's volumes, and one execution-model volume for each of the
+// build and helper containers, at the same path.
 func newLayout(cfg *config.Config, j *job.Job) layout {
 	opVolumes, opMounts := operatorVolumes(cfg, j)
-	var l layout
+	own := ownNames(opVolumes)
+	l := layout{stages: map[string]corev1.VolumeMount{}}
 	for _, v := range []struct{ name, dir string }{{buildsVolume, cfg.BuildsDir}, {cacheVolume, cfg.CacheDir}} {
 		if !mountedAt(opMounts, v.dir) {
-			l.volumes = append(l.volumes, emptyDir(v.name))
-			l.mounts = append(l.mounts, corev1.VolumeMount{Name: v.name, MountPath: v.dir})
+			name := own(v.name)
+			l.volumes = append(l.volumes, emptyDir(name))
+			l.mounts = append(l.mounts, corev1.VolumeMount{Name: name, MountPath: v.dir})
 		}
 	}
-	l.volumes = append(append(l.volumes, opVolumes...), emptyDir(driverVolume))
+	l.volumes = append(l.volumes, opVolumes...)
 	l.mounts = append(l.mounts, opMounts...)
-	l.driver = corev1.VolumeMount{Name: driverVolume, MountPath: podlayout.New(cfg.DriverDir).MountPath()}
+	for _, container := range []string{BuildContainer, HelperContainer} {
+		name := own(stagesVolume + container)
+		l.volumes = append(l.volumes, emptyDir(name))
+		l.stages[container] = corev1.VolumeMount{Name: name, MountPath: podlayout.New(cfg.DriverDir).MountPath()}
+	}
 	return l
 }
 
-// jobMounts are the mounts of the build and helper containers.
-func (l layout) jobMounts() []corev1.VolumeMount {
-	return append(append([]corev1.VolumeMount(nil), l.mounts...), l.driver)
+// ownNames returns a function that gives each of k8sdrv's volumes its
+// name, or that name with a number added where an operator volume already
+// has it: operators name their volumes freely.
+func ownNames(operator []corev1.Volume) func(base string) string {
+	taken := map[string]bool{}
+	for _, v := range operator {
+		taken[v.Name] = true
+	}
+	return func(base string) string {
+		name := base
+		for n := 1; taken[name]; n++ {
+			name = base + "-" + strconv.Itoa(n)
+		}
+		taken[name] = true
+		return name
+	}
+}
+
+// jobMounts are the mounts of the build or the helper container.
+func (l layout) jobMounts(container string) []corev1.VolumeMount {
+	return append(append([]corev1.VolumeMount(nil), l.mounts...), l.stages[container])
 }
 
 func emptyDir(name string) corev1.Volume {

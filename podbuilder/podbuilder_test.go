@@ -265,3 +265,43 @@ func clearEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnVolumesNeverClash: operators name their volumes freely (a cache
+// volume called "cache", even one called like k8sdrv's own); k8sdrv's
+// volumes take other names, and every mount finds its one volume.
+func TestOwnVolumesNeverClash(t *testing.T) {
+	clearEnv(t)
+	path := t.TempDir() + "/k8sdrv.toml"
+	assert.NilError(t, os.WriteFile(path, []byte(`
+[[volumes.host_path]]
+name = "cache"
+mount_path = "/shared-cache"
+host_path = "/var/cache/ci"
+[[volumes.empty_dir]]
+name = "k8sdrv-stages-build"
+mount_path = "/scratch"
+[[volumes.empty_dir]]
+name = "k8sdrv-stages-build-1"
+mount_path = "/scratch1"
+`), 0o600))
+	cfg, err := config.Load(path)
+	assert.NilError(t, err)
+	pod, err := build(cfg, &job.Job{})
+	assert.NilError(t, err)
+
+	volumes := map[string]bool{}
+	for _, v := range pod.Spec.Volumes {
+		assert.Assert(t, !volumes[v.Name], "two volumes named %s", v.Name)
+		volumes[v.Name] = true
+	}
+	stages := map[string]string{}
+	for _, c := range pod.Spec.Containers {
+		for _, m := range c.VolumeMounts {
+			assert.Assert(t, volumes[m.Name], "container %s mounts %s, which the pod lacks", c.Name, m.Name)
+			if m.MountPath == cfg.DriverDir {
+				stages[c.Name] = m.Name
+			}
+		}
+	}
+	assert.DeepEqual(t, stages, map[string]string{"build": "k8sdrv-stages-build-2", "helper": "k8sdrv-stages-helper"})
+}

@@ -10,11 +10,10 @@ import (
 	"time"
 )
 
-// Layout is k8sdrv's volume in a job pod (the operator's driver_dir). It is
-// mounted at the same path in the build and helper containers, and each
-// container keeps its files in a directory of its own: the containers run
-// different images, so what one finds on its PATH says nothing about the
-// other.
+// Layout is k8sdrv's volume in a job pod (the operator's driver_dir). The
+// build and the helper container each have their own, mounted at the same
+// path, so that a build script cannot change what the helper's stages run;
+// within it, the container's files live in a directory named after it.
 type Layout struct {
 	mountPath string
 }
