@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/rs/zerolog"
@@ -88,6 +89,7 @@ func newApp(env driver.RunnerEnv, environ []string, stdout, stderr io.Writer, lo
 				Usage:  "delete everything the job created",
 				Action: withDriver(cleanup),
 			},
+			gcCommand(withDriver),
 		},
 	}
 }
@@ -152,5 +154,40 @@ func signalContext() (context.Context, context.CancelFunc) {
 func quietClientGo(debug bool) {
 	if !debug {
 		klog.SetLogger(logr.Discard())
+	}
+}
+
+// gcCommand is `k8sdrv gc`: for cron or a CronJob beside the runner, it
+// finds the pods of jobs that are over (a runner that crashed never called
+// cleanup) and, with --delete, deletes them.
+func gcCommand(withDriver func(stageFunc) cli.ActionFunc) *cli.Command {
+	return &cli.Command{
+		Name:  "gc",
+		Usage: "find (and with --delete, delete) k8sdrv's pods whose job is over",
+		Description: "A pod is over when it has terminated, has outlived its activeDeadlineSeconds\n" +
+			"(the job timeout) by --grace, or is older than --max-age. Only pods with k8sdrv's\n" +
+			"labels and the runner's are looked at. Example, from cron every 10 minutes:\n\n" +
+			"   k8sdrv --config /etc/k8sdrv/config.toml gc --runner $RUNNER_SHORT_TOKEN --delete",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "runner", Usage: "the runner's short token (CI_RUNNER_SHORT_TOKEN): only its pods"},
+			&cli.BoolFlag{Name: "all-runners", Usage: "every runner's pods (k8sdrv's labels still required)"},
+			&cli.StringSliceFlag{Name: "namespace", Usage: "namespace to look in (repeatable; default: the configured one)"},
+			&cli.DurationFlag{Name: "grace", Value: 2 * time.Minute, Usage: "how long a pod may outlive its activeDeadlineSeconds"},
+			&cli.DurationFlag{Name: "max-age", Usage: "also collect pods older than this (0: no age bound)"},
+			&cli.BoolFlag{Name: "delete", Usage: "delete the pods found (default: only list them)"},
+		},
+		Action: withDriver(func(c *cli.Context, d *driver.Driver, cfg *config.Config) (*config.JobConfig, error) {
+			ctx, stop := signalContext()
+			defer stop()
+			return nil, d.GC(ctx, cfg, driver.GCOptions{
+				Namespaces: c.StringSlice("namespace"),
+				Runner:     c.String("runner"),
+				AllRunners: c.Bool("all-runners"),
+				Grace:      c.Duration("grace"),
+				MaxAge:     c.Duration("max-age"),
+				Delete:     c.Bool("delete"),
+				Now:        time.Now,
+			})
+		}),
 	}
 }
