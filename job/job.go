@@ -5,6 +5,7 @@
 package job
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -161,10 +162,48 @@ func (j *Job) fromEnv() error {
 	return nil
 }
 
-// Scrub replaces every masked value in s with [MASKED].
+// Scrub replaces every masked value in s with [MASKED], in every form it
+// takes in k8sdrv's output (see Scrubber).
 func (j *Job) Scrub(s string) string {
-	for _, secret := range j.Masked {
-		s = strings.ReplaceAll(s, secret, "[MASKED]")
+	if len(j.Masked) == 0 {
+		return s
 	}
-	return s
+	return j.Scrubber().Replace(s)
+}
+
+// Scrubber returns the replacer that hides the job's masked values. Error
+// messages quote values (%q, %+q, sometimes an already quoted message
+// again) and API servers echo JSON: each escapes quotes and backslashes,
+// so a value holding them would slip past a search for the raw value.
+func (j *Job) Scrubber() *strings.Replacer {
+	var forms []string
+	for _, secret := range j.Masked {
+		if secret == "" {
+			continue // would match everywhere
+		}
+		quoted := inner(strconv.Quote(secret))
+		forms = append(forms, secret, quoted, inner(strconv.QuoteToASCII(secret)),
+			inner(strconv.Quote(quoted)), jsonEscaped(secret))
+	}
+	// Longest first: strings.Replacer tries its pairs in order, so a
+	// secret that contains another is masked whole.
+	slices.SortFunc(forms, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	forms = slices.Compact(forms)
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, "[MASKED]")
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// inner drops a quoted string's outer quotes.
+func inner(quoted string) string { return quoted[1 : len(quoted)-1] }
+
+// jsonEscaped is s as it appears inside a JSON string.
+func jsonEscaped(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return s // not reached: a string always marshals
+	}
+	return inner(string(b))
 }

@@ -1,9 +1,11 @@
 package job
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -259,4 +261,31 @@ func TestActiveDeadline(t *testing.T) {
 		}
 		assert.Equal(t, *got, tc.want, tc.name)
 	}
+}
+
+// TestScrubCatchesQuotedForms: error messages quote values (%q) and API
+// servers echo JSON, both of which escape quotes and backslashes; a
+// masked value is hidden in each of those forms too.
+func TestScrubCatchesQuotedForms(t *testing.T) {
+	const secret = `pä"ss\word`
+	j := &Job{Masked: []string{secret}}
+	for _, tc := range []struct{ name, in string }{
+		{"raw", "token " + secret + " here"},
+		{"%q", fmt.Sprintf("token %q here", secret)},
+		{"%+q", fmt.Sprintf("token %+q here", secret)},
+		{"%q of %q", fmt.Sprintf("%q", fmt.Sprintf("value=%q", secret))},
+		{"json", `{"token":` + mustJSON(t, secret) + `}`},
+	} {
+		got := j.Scrub(tc.in)
+		assert.Check(t, strings.Contains(got, "[MASKED]"), "%s: %s", tc.name, got)
+		assert.Check(t, !strings.Contains(got, "ss\\"), "%s: %s", tc.name, got)
+		assert.Check(t, !strings.Contains(got, "word"), "%s: %s", tc.name, got)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	assert.NilError(t, err)
+	return string(b)
 }
