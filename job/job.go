@@ -34,6 +34,8 @@ type Job struct {
 	Variables map[string]string
 	// Masked lists the values of masked variables, to scrub from messages.
 	Masked []string
+	// MaskedNames lists the names of the masked variables, sorted.
+	MaskedNames []string
 	// Timeout is the job's timeout in seconds (0: unknown).
 	Timeout int64
 }
@@ -140,8 +142,11 @@ func (j *Job) fromResponse(path string) error {
 	for _, v := range resp.Variables {
 		if v.Masked && v.Value != "" {
 			j.Masked = append(j.Masked, v.Value)
+			j.MaskedNames = append(j.MaskedNames, v.Key)
 		}
 	}
+	slices.Sort(j.MaskedNames)
+	j.MaskedNames = slices.Compact(j.MaskedNames)
 	// Longest first: a secret that contains another is masked whole.
 	slices.SortStableFunc(j.Masked, func(a, b string) int { return len(b) - len(a) })
 	return nil
@@ -160,6 +165,35 @@ func (j *Job) fromEnv() error {
 		return fmt.Errorf("CUSTOM_ENV_CI_JOB_SERVICES: not a JSON list of services: %w", err)
 	}
 	return nil
+}
+
+// Expand replaces $NAME and ${NAME} in s with the job's variables (an
+// unknown one with nothing), as GitLab Runner expands pod labels,
+// annotations and claim names.
+func (j *Job) Expand(s string) string {
+	return os.Expand(s, func(name string) string { return j.Variables[name] })
+}
+
+// MaskedIn returns the names of the masked variables whose values s
+// holds, sorted; "a masked variable" stands for a value whose name is
+// unknown.
+func (j *Job) MaskedIn(s string) []string {
+	var names []string
+	named := map[string]bool{}
+	for _, name := range j.MaskedNames {
+		if v := j.Variables[name]; v != "" {
+			named[v] = true
+			if strings.Contains(s, v) {
+				names = append(names, name)
+			}
+		}
+	}
+	for _, v := range j.Masked {
+		if !named[v] && strings.Contains(s, v) {
+			return append(names, "a masked variable")
+		}
+	}
+	return names
 }
 
 // Scrub replaces every masked value in s with [MASKED], in every form it

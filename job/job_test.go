@@ -101,7 +101,8 @@ func TestLoadFromResponseFile(t *testing.T) {
 			"DATABASE_URL":          "postgres://u:p@db/app?sslmode=disable",
 			"EMPTY":                 "",
 		},
-		Masked: []string{"other-secret", "api-secret"}, // longest first
+		Masked:      []string{"other-secret", "api-secret"}, // longest first
+		MaskedNames: []string{"API_KEY", "OTHER_SECRET"},
 	}
 	assert.DeepEqual(t, j, want)
 }
@@ -288,4 +289,18 @@ func mustJSON(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	assert.NilError(t, err)
 	return string(b)
+}
+
+// TestMaskedIn names the masked variables whose values a text holds, for
+// refusals that must say which variable without printing its value.
+func TestMaskedIn(t *testing.T) {
+	j := &Job{
+		Variables:   map[string]string{"TOKEN": "tok-12345678", "PLAIN": "visible"},
+		Masked:      []string{"tok-12345678", "unnamed-secret"},
+		MaskedNames: []string{"TOKEN"},
+	}
+	assert.DeepEqual(t, j.MaskedIn("nothing here, visible"), []string(nil))
+	assert.DeepEqual(t, j.MaskedIn("x=tok-12345678"), []string{"TOKEN"})
+	assert.DeepEqual(t, j.MaskedIn("unnamed-secret tok-12345678"), []string{"TOKEN", "a masked variable"})
+	assert.Equal(t, j.Expand("${TOKEN}-$PLAIN-$UNSET"), "tok-12345678-visible-")
 }
