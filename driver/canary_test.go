@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -122,13 +121,7 @@ func TestCanaryAcceptedJob(t *testing.T) {
 	d.cfg.PodLabelsOverwriteAllowed = ".*"
 	d.Environ = append(d.Environ, "CUSTOM_ENV_KUBERNETES_POD_LABELS_1=team=$TEAM", "CUSTOM_ENV_KUBERNETES_CPU_LIMIT=2")
 	d.setStatusWhenCreated(t, running("helper"), waiting("build", "CreateContainerConfigError"))
-	d.client.PrependReactor("list", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
-		pod, _ := loadState(d.Env.TmpDir)
-		return true, &corev1.EventList{Items: []corev1.Event{{
-			InvolvedObject: corev1.ObjectReference{Name: pod.Pod}, Type: corev1.EventTypeWarning, Reason: "Failed",
-			Message: fmt.Sprintf("env TOKEN=%s, quoted %q", canary, canary),
-		}}}, nil
-	})
+	d.warningEvent(fmt.Sprintf("env TOKEN=%s, quoted %q", canary, canary))
 
 	assert.NilError(t, d.dryRun())
 	err := d.prepare(context.Background())

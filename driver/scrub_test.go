@@ -37,16 +37,21 @@ func TestLogHidesMaskedValuesInWarningEvents(t *testing.T) {
 	d := newTestDriver(t)
 	withMaskedJob(t, d)
 	d.setStatusWhenCreated(t, running("helper"), waiting("build", "CreateContainerConfigError"))
-	d.client.PrependReactor("list", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
-		pod, _ := loadState(d.Env.TmpDir)
-		return true, &corev1.EventList{Items: []corev1.Event{{
-			InvolvedObject: corev1.ObjectReference{Name: pod.Pod}, Type: corev1.EventTypeWarning, Reason: "Failed",
-			Message: fmt.Sprintf("raw %s, quoted %q", secret, secret),
-		}}}, nil
-	})
+	d.warningEvent(fmt.Sprintf("raw %s, quoted %q", secret, secret))
 	assert.ErrorContains(t, d.prepare(context.Background()), "CreateContainerConfigError")
 	assert.Assert(t, strings.Contains(d.stderr.String(), "Failed: raw [MASKED], quoted \"[MASKED]\""), d.stderr.String())
 	assertNoSecret(t, "stderr", d.stderr.String())
+}
+
+// warningEvent makes the job's pod have one Warning event, "Failed" with
+// message: events echo whatever the kubelet saw.
+func (d *testDriver) warningEvent(message string) {
+	d.client.PrependReactor("list", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		pod, _ := loadState(d.Env.TmpDir)
+		return true, &corev1.EventList{Items: []corev1.Event{{
+			InvolvedObject: corev1.ObjectReference{Name: pod.Pod}, Type: corev1.EventTypeWarning, Reason: "Failed", Message: message,
+		}}}, nil
+	})
 }
 
 // assertNoSecret fails the test if text holds the secret or a piece of
