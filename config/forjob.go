@@ -28,8 +28,9 @@ type JobConfig struct {
 
 // ForJob checks job j against the operator's rules in one step: its
 // overwrite variables against their gates (see Overwrites), its image
-// against allowed_images, its services against allowed_services, and the
-// pull policies it asks for against allowed_pull_policies. Every refusal
+// against allowed_images, its services against allowed_services, the
+// pull policies it asks for against allowed_pull_policies, and that none
+// of its masked values would be written into the pod (see checkMasked). Every refusal
 // is a *JobError, and all of them are reported together. driverEnv reads
 // k8sdrv's own environment (see Overwrites).
 //
@@ -38,6 +39,7 @@ type JobConfig struct {
 // nothing may be built from it.
 func ForJob(c *Config, j *job.Job, driverEnv func(string) string) (*JobConfig, error) {
 	cfg, errs := c.overwrite(j.Variables, driverEnv)
+	errs = append(errs, c.checkMasked(cfg, j)...)
 	errs = append(errs, c.checkImages(j)...)
 	build, services, pullErrs := c.pullPolicies(j)
 	errs = append(errs, pullErrs...)

@@ -67,6 +67,10 @@ func (e *JobError) Error() string { return e.msg }
 
 func jobErrorf(format string, args ...any) error { return &JobError{fmt.Sprintf(format, args...)} }
 
+// JobErrorf returns a refusal found outside config.ForJob (podbuilder's
+// last check of the finished pod).
+func JobErrorf(format string, args ...any) error { return jobErrorf(format, args...) }
+
 // overwrite returns c with the job's overwrite variables (vars, the
 // CUSTOM_ENV_ variables without prefix) applied where the operator's gates
 // allow them, and every refusal. driverEnv reads k8sdrv's own environment,

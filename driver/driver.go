@@ -24,6 +24,9 @@ type Driver struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Log     zerolog.Logger
+	// Secrets is the writer under Log and Stderr; LoadJob gives it the
+	// job's masked values to hide.
+	Secrets *ScrubWriter
 	// Connect builds the cluster access for a job's configuration; tests
 	// replace it.
 	Connect func(cfg *config.Config) (Cluster, error)
@@ -35,11 +38,17 @@ type Driver struct {
 
 // New returns a Driver that connects with the job's configuration (the
 // operator's, or the job's own bearer token where allowed).
+// A *ScrubWriter as stderr is used as it is: the command line builds its
+// logger on one before the driver exists.
 func New(env RunnerEnv, environ []string, version string, stdout, stderr io.Writer) *Driver {
+	secrets, ok := stderr.(*ScrubWriter)
+	if !ok {
+		secrets = NewScrubWriter(stderr)
+	}
 	return &Driver{
 		Env: env, Environ: environ, Version: version,
-		Stdout: stdout, Stderr: stderr,
-		Log: NewLogger(stderr, false),
+		Stdout: stdout, Stderr: secrets, Secrets: secrets,
+		Log: NewLogger(secrets, false),
 		Connect: func(cfg *config.Config) (Cluster, error) {
 			return Connect(cfg, "k8sdrv/"+version)
 		},
@@ -56,6 +65,7 @@ func (d *Driver) LoadJob(cfg *config.Config) (*config.JobConfig, error) {
 	if err != nil {
 		return WithoutJob(cfg), err
 	}
+	d.Secrets.Hide(j)
 	return config.ForJob(cfg, j, os.Getenv)
 }
 
@@ -110,25 +120,3 @@ func (d *Driver) clusterAccess(cfg *config.Config) (Cluster, error) {
 	})
 	return d.cluster, d.err
 }
-
-// Scrub hides job j's masked variable values in err's message (an API
-// error may echo a label or annotation built from one), keeping err's
-// type for ExitCode.
-func Scrub(err error, j *job.Job) error {
-	if err == nil || j == nil || len(j.Masked) == 0 {
-		return err
-	}
-	msg := j.Scrub(err.Error())
-	if msg == err.Error() {
-		return err
-	}
-	return &scrubbedError{msg: msg, err: err}
-}
-
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }

@@ -5,6 +5,7 @@
 package job
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -34,6 +35,8 @@ type Job struct {
 	Variables map[string]string
 	// Masked lists the values of masked variables, to scrub from messages.
 	Masked []string
+	// MaskedNames lists the names of the masked variables, sorted.
+	MaskedNames []string
 	// Timeout is the job's timeout in seconds (0: unknown).
 	Timeout int64
 }
@@ -145,8 +148,11 @@ func (j *Job) fromResponse(path string) error {
 	for _, v := range resp.Variables {
 		if v.Masked && v.Value != "" {
 			j.Masked = append(j.Masked, v.Value)
+			j.MaskedNames = append(j.MaskedNames, v.Key)
 		}
 	}
+	slices.Sort(j.MaskedNames)
+	j.MaskedNames = slices.Compact(j.MaskedNames)
 	// Longest first: a secret that contains another is masked whole.
 	slices.SortStableFunc(j.Masked, func(a, b string) int { return len(b) - len(a) })
 	return nil
@@ -167,10 +173,77 @@ func (j *Job) fromEnv() error {
 	return nil
 }
 
-// Scrub replaces every masked value in s with [MASKED].
-func (j *Job) Scrub(s string) string {
-	for _, secret := range j.Masked {
-		s = strings.ReplaceAll(s, secret, "[MASKED]")
+// Expand replaces $NAME and ${NAME} in s with the job's variables (an
+// unknown one with nothing), as GitLab Runner expands pod labels,
+// annotations and claim names.
+func (j *Job) Expand(s string) string {
+	return os.Expand(s, func(name string) string { return j.Variables[name] })
+}
+
+// MaskedIn returns the names of the masked variables whose values s
+// holds, sorted; "a masked variable" stands for a value whose name is
+// unknown.
+func (j *Job) MaskedIn(s string) []string {
+	var names []string
+	named := map[string]bool{}
+	for _, name := range j.MaskedNames {
+		if v := j.Variables[name]; v != "" {
+			named[v] = true
+			if strings.Contains(s, v) {
+				names = append(names, name)
+			}
+		}
 	}
-	return s
+	for _, v := range j.Masked {
+		if !named[v] && strings.Contains(s, v) {
+			return append(names, "a masked variable")
+		}
+	}
+	return names
+}
+
+// Scrub replaces every masked value in s with [MASKED], in every form it
+// takes in k8sdrv's output (see Scrubber).
+func (j *Job) Scrub(s string) string {
+	if len(j.Masked) == 0 {
+		return s
+	}
+	return j.Scrubber().Replace(s)
+}
+
+// Scrubber returns the replacer that hides the job's masked values. Error
+// messages quote values (%q, %+q, sometimes an already quoted message
+// again) and API servers echo JSON: each escapes quotes and backslashes,
+// so a value holding them would slip past a search for the raw value.
+func (j *Job) Scrubber() *strings.Replacer {
+	var forms []string
+	for _, secret := range j.Masked {
+		if secret == "" {
+			continue // would match everywhere
+		}
+		quoted := inner(strconv.Quote(secret))
+		forms = append(forms, secret, quoted, inner(strconv.QuoteToASCII(secret)),
+			inner(strconv.Quote(quoted)), jsonEscaped(secret))
+	}
+	// Longest first: strings.Replacer tries its pairs in order, so a
+	// secret that contains another is masked whole.
+	slices.SortFunc(forms, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	forms = slices.Compact(forms)
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, "[MASKED]")
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// inner drops a quoted string's outer quotes.
+func inner(quoted string) string { return quoted[1 : len(quoted)-1] }
+
+// jsonEscaped is s as it appears inside a JSON string.
+func jsonEscaped(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return s // not reached: a string always marshals
+	}
+	return inner(string(b))
 }

@@ -1,9 +1,11 @@
 package job
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -99,7 +101,8 @@ func TestLoadFromResponseFile(t *testing.T) {
 			"DATABASE_URL":          "postgres://u:p@db/app?sslmode=disable",
 			"EMPTY":                 "",
 		},
-		Masked: []string{"other-secret", "api-secret"}, // longest first
+		Masked:      []string{"other-secret", "api-secret"}, // longest first
+		MaskedNames: []string{"API_KEY", "OTHER_SECRET"},
 	}
 	assert.DeepEqual(t, j, want)
 }
@@ -263,4 +266,45 @@ func TestActiveDeadline(t *testing.T) {
 		}
 		assert.Equal(t, *got, tc.want, tc.name)
 	}
+}
+
+// TestScrubCatchesQuotedForms: error messages quote values (%q) and API
+// servers echo JSON, both of which escape quotes and backslashes; a
+// masked value is hidden in each of those forms too.
+func TestScrubCatchesQuotedForms(t *testing.T) {
+	const secret = `pä"ss\word`
+	j := &Job{Masked: []string{secret}}
+	for _, tc := range []struct{ name, in string }{
+		{"raw", "token " + secret + " here"},
+		{"%q", fmt.Sprintf("token %q here", secret)},
+		{"%+q", fmt.Sprintf("token %+q here", secret)},
+		{"%q of %q", fmt.Sprintf("%q", fmt.Sprintf("value=%q", secret))},
+		{"json", `{"token":` + mustJSON(t, secret) + `}`},
+	} {
+		got := j.Scrub(tc.in)
+		assert.Check(t, strings.Contains(got, "[MASKED]"), "%s: %s", tc.name, got)
+		assert.Check(t, !strings.Contains(got, "ss\\"), "%s: %s", tc.name, got)
+		assert.Check(t, !strings.Contains(got, "word"), "%s: %s", tc.name, got)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	assert.NilError(t, err)
+	return string(b)
+}
+
+// TestMaskedIn names the masked variables whose values a text holds, for
+// refusals that must say which variable without printing its value.
+func TestMaskedIn(t *testing.T) {
+	j := &Job{
+		Variables:   map[string]string{"TOKEN": "tok-12345678", "PLAIN": "visible"},
+		Masked:      []string{"tok-12345678", "unnamed-secret"},
+		MaskedNames: []string{"TOKEN"},
+	}
+	assert.DeepEqual(t, j.MaskedIn("nothing here, visible"), []string(nil))
+	assert.DeepEqual(t, j.MaskedIn("x=tok-12345678"), []string{"TOKEN"})
+	assert.DeepEqual(t, j.MaskedIn("unnamed-secret tok-12345678"), []string{"TOKEN", "a masked variable"})
+	assert.Equal(t, j.Expand("${TOKEN}-$PLAIN-$UNSET"), "tok-12345678-visible-")
 }

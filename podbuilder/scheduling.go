@@ -2,7 +2,6 @@ package podbuilder
 
 import (
 	"maps"
-	"os"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,7 +51,7 @@ func expandAll(m map[string]string, j *job.Job, clean func(string) string) map[s
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
-		v = os.Expand(v, func(name string) string { return j.Variables[name] })
+		v = j.Expand(v)
 		if clean != nil {
 			v = clean(v)
 		}

@@ -2,7 +2,6 @@ package podbuilder
 
 import (
 	"maps"
-	"os"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -30,7 +29,7 @@ func operatorVolumes(cfg *config.Config, j *job.Job) ([]corev1.Volume, []corev1.
 		add(h.Mount, h.Name, corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostPath}})
 	}
 	for _, p := range v.PVC {
-		name := os.Expand(p.Name, func(n string) string { return j.Variables[n] })
+		name := j.Expand(p.Name)
 		add(p.Mount, name, corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name, ReadOnly: p.ReadOnly}})
 	}
 	for _, c := range v.ConfigMap {

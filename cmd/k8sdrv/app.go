@@ -23,9 +23,12 @@ import (
 func run(args, environ []string, stdout, stderr io.Writer) int {
 	debug := os.Getenv("K8SDRV_DEBUG") != ""
 	quietClientGo(debug)
-	log := driver.NewLogger(stderr, debug)
+	// Every line k8sdrv prints goes through one writer, which hides the
+	// job's masked values once a stage has read the job.
+	secrets := driver.NewScrubWriter(stderr)
+	log := driver.NewLogger(secrets, debug)
 	env, envErr := driver.LoadRunnerEnv()
-	app := newApp(env, environ, stdout, stderr, log)
+	app := newApp(env, environ, stdout, secrets, log)
 	err := envErr
 	if err == nil {
 		err = app.Run(args)
@@ -33,7 +36,7 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	return driver.ExitCode(err, env, log)
 }
 
-func newApp(env driver.RunnerEnv, environ []string, stdout, stderr io.Writer, log zerolog.Logger) *cli.App {
+func newApp(env driver.RunnerEnv, environ []string, stdout io.Writer, stderr *driver.ScrubWriter, log zerolog.Logger) *cli.App {
 	// withDriver turns a stage into a CLI action: load the operator
 	// configuration, build the driver, run the stage, and hide the values
 	// of the job's masked variables in its error.
