@@ -40,6 +40,7 @@ type JobConfig struct {
 func ForJob(c *Config, j *job.Job, driverEnv func(string) string) (*JobConfig, error) {
 	cfg, errs := c.overwrite(j.Variables, driverEnv)
 	errs = append(errs, c.checkMasked(cfg, j)...)
+	errs = append(errs, checkJobInput(j)...)
 	errs = append(errs, c.checkImages(j)...)
 	build, services, pullErrs := c.pullPolicies(j)
 	errs = append(errs, pullErrs...)

@@ -138,10 +138,14 @@ func (c *Config) overwriteServiceAccount(vars map[string]string, driverEnv func(
 	}
 	v := vars["KUBERNETES_SERVICE_ACCOUNT_OVERWRITE"]
 	ok, err := c.gate("KUBERNETES_SERVICE_ACCOUNT_OVERWRITE", v, "service_account_overwrite_allowed", expr)
-	if ok {
-		c.ServiceAccount = v
+	if !ok {
+		return errList(err)
 	}
-	return errList(err)
+	if msgs := validation.IsDNS1123Subdomain(v); len(msgs) > 0 {
+		return errList(jobErrorf("KUBERNETES_SERVICE_ACCOUNT_OVERWRITE=%q is not a valid service account name: %s", v, msgs[0]))
+	}
+	c.ServiceAccount = v
+	return nil
 }
 
 func (c *Config) overwriteBearerToken(vars map[string]string, _ func(string) string) []error {
@@ -207,6 +211,11 @@ func (c *Config) overwriteMap(vars map[string]string, prefix, key, expr string, 
 		k, v, found := strings.Cut(vars[name], "=")
 		if !found || k == "" {
 			errs = append(errs, jobErrorf("%s=%q: want KEY=VALUE", name, vars[name]))
+			continue
+		}
+		// Label and annotation keys share the API server's rule.
+		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+			errs = append(errs, jobErrorf("%s: %q is not a valid key: %s", name, k, msgs[0]))
 			continue
 		}
 		if *m == nil {

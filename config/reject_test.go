@@ -236,6 +236,17 @@ value = "v"`,
 			want: []string{":1: reconnect_timeout: 9223372037 seconds is more than k8sdrv can wait (at most 9223372036)"},
 		},
 		{
+			// The runtime would refuse them only at pull time.
+			name: "image names that are no image references",
+			body: "image = \"Ubuntu:22.04\"\nhelper_image = \"helper image\"\n[[services]]\nname = \"docker:27:dind\"\nalias = \"docker_daemon\"",
+			want: []string{
+				`$FILE:1: image: "Ubuntu:22.04": not a valid image reference`,
+				`$FILE:2: helper_image: "helper image": not a valid image reference`,
+				`$FILE:4: services[0].name: "docker:27:dind": not a valid image reference`,
+				`$FILE:5: services[0].alias: "docker_daemon" is not a valid host name`,
+			},
+		},
+		{
 			name: "service without name",
 			body: "[[services]]\nalias = \"db\"",
 			want: []string{"services[0].name: required"},

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -66,9 +67,22 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	c.Images.validate(add)
 	c.ContainerLifecycle.validate(add)
 	validatePatches(c.PodSpec, add)
+	for key, image := range map[string]string{"image": c.Image, "helper_image": c.HelperImage} {
+		if err := CheckImageName(image); image != "" && err != nil {
+			add(key, "%q: %v", image, err)
+		}
+	}
 	for i, svc := range c.Services {
+		key := fmt.Sprintf("services[%d]", i)
 		if svc.Name == "" {
-			add(fmt.Sprintf("services[%d].name", i), "required")
+			add(key+".name", "required")
+		} else if err := CheckImageName(svc.Name); err != nil {
+			add(key+".name", "%q: %v", svc.Name, err)
+		}
+		for _, alias := range strings.FieldsFunc(svc.Alias, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if msgs := validation.IsDNS1123Subdomain(alias); len(msgs) > 0 {
+				add(key+".alias", "%q is not a valid host name: %s", alias, msgs[0])
+			}
 		}
 	}
 }

@@ -58,3 +58,29 @@ func ensureNamespace(t *testing.T, name string) {
 		assert.NilError(t, err)
 	}
 }
+
+// TestIntegrationBadJobInput: faults in the job's own input (what the
+// API server or the runtime would refuse) fail prepare as a build failure,
+// each on its own line, with nothing created.
+func TestIntegrationBadJobInput(t *testing.T) {
+	j := newJob(t, jobOptions{
+		config: `service_account_overwrite_allowed = ".*"`,
+		response: map[string]any{
+			"image":    map[string]any{"name": "Registry.example.com/App:1"},
+			"services": []any{map[string]any{"name": "postgres:16", "alias": "db_1"}, map[string]any{"name": ""}},
+		},
+	})
+	j.env["CUSTOM_ENV_KUBERNETES_SERVICE_ACCOUNT_OVERWRITE"] = "Builder_SA"
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 1, r.stderr)
+	for _, want := range []string{
+		`ERROR: k8sdrv: image "Registry.example.com/App:1": not a valid image reference`,
+		`ERROR: k8sdrv: services[0] postgres:16: alias "db_1" is not a valid host name`,
+		"ERROR: k8sdrv: services[1]: service without an image name",
+		`ERROR: k8sdrv: KUBERNETES_SERVICE_ACCOUNT_OVERWRITE="Builder_SA" is not a valid service account name`,
+	} {
+		assert.Check(t, is.Contains(r.stderr, want))
+	}
+	assert.DeepEqual(t, j.pods(), []string(nil))
+	assert.Equal(t, j.call("cleanup").code, 0)
+}

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/distribution/reference"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/k8sdrv/k8sdrv/job"
+)
+
+// checkJobInput refuses, as the job's own fault, what the job asks for
+// that the API server or the container runtime would refuse later: an
+// image name that is no image reference, a service without an image, an
+// alias that is no host name, a service variable that is no environment
+// variable name. Without it these failed at create or pull time, as
+// system failures that the runner retries in vain.
+func checkJobInput(j *job.Job) []error {
+	var errs []error
+	if j.Image.Name != "" {
+		if err := CheckImageName(j.Image.Name); err != nil {
+			errs = append(errs, jobErrorf("image %q: %v", j.Image.Name, err))
+		}
+	}
+	for i, s := range j.Services {
+		key := fmt.Sprintf("services[%d]", i)
+		if s.Name == "" {
+			errs = append(errs, jobErrorf("%s: service without an image name", key))
+		} else if err := CheckImageName(s.Name); err != nil {
+			errs = append(errs, jobErrorf("%s: image %q: %v", key, s.Name, err))
+		}
+		for _, alias := range s.Aliases() {
+			if msgs := validation.IsDNS1123Subdomain(alias); len(msgs) > 0 {
+				errs = append(errs, jobErrorf("%s %s: alias %q is not a valid host name: %s", key, s.Name, alias, msgs[0]))
+			}
+		}
+		for _, v := range s.Variables {
+			if msgs := validation.IsEnvVarName(v.Key); len(msgs) > 0 {
+				errs = append(errs, jobErrorf("%s %s: variable %q is not a valid environment variable name: %s", key, s.Name, v.Key, msgs[0]))
+			}
+		}
+	}
+	return errs
+}
+
+// CheckImageName reports whether name is a container image reference the
+// runtime can pull: lower-case repository, no spaces, a valid tag or
+// digest ("registry.example.com:5000/group/app:1.2", "alpine").
+func CheckImageName(name string) error {
+	if _, err := reference.ParseNormalizedNamed(name); err != nil {
+		return fmt.Errorf("not a valid image reference: %w", err)
+	}
+	return nil
+}
