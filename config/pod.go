@@ -3,8 +3,11 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Pod holds the pod-level settings: scheduling, DNS, metadata and
@@ -156,10 +159,20 @@ func (p *Pod) validate(add func(key, format string, args ...any)) {
 		add("dns_config.nameservers", "required when dns_policy is none")
 	}
 	for i, h := range p.HostAliases {
+		key := fmt.Sprintf("host_aliases[%d]", i)
 		if h.IP == "" || len(h.Hostnames) == 0 {
-			add(fmt.Sprintf("host_aliases[%d]", i), "needs ip and hostnames")
+			add(key, "needs ip and hostnames")
+		}
+		if h.IP != "" && net.ParseIP(h.IP) == nil {
+			add(key+".ip", "%q is not an IP address", h.IP)
+		}
+		for n, name := range h.Hostnames {
+			if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
+				add(fmt.Sprintf("%s.hostnames[%d]", key, n), "%q is not a valid host name: %s", name, msgs[0])
+			}
 		}
 	}
+	p.validateMetadata(add)
 	for key, v := range map[string]*int64{
 		"pod_termination_grace_period_seconds": p.PodTerminationGracePeriodSeconds,
 		"cleanup_grace_period_seconds":         p.CleanupGracePeriodSeconds,
@@ -171,5 +184,26 @@ func (p *Pod) validate(add func(key, format string, args ...any)) {
 	}
 	if p.Affinity != nil {
 		p.Affinity.validate(add)
+	}
+}
+
+// validateMetadata checks the keys of node_selector, pod_labels and
+// pod_annotations, and node_selector's values, as the API server would:
+// the values of pod_labels may hold job variables and are made valid when
+// the pod is built.
+func (p *Pod) validateMetadata(add func(key, format string, args ...any)) {
+	for setting, m := range map[string]map[string]string{
+		"node_selector": p.NodeSelector, "pod_labels": p.PodLabels, "pod_annotations": p.PodAnnotations,
+	} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+				add(fmt.Sprintf("%s.%q", setting, k), "not a valid key: %s", msgs[0])
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.NodeSelector)) {
+		if msgs := validation.IsValidLabelValue(p.NodeSelector[k]); len(msgs) > 0 {
+			add(fmt.Sprintf("node_selector.%q", k), "%q is not a valid label value: %s", p.NodeSelector[k], msgs[0])
+		}
 	}
 }

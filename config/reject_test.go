@@ -247,6 +247,50 @@ value = "v"`,
 			},
 		},
 		{
+			// Each of these passed config and --dry-run and failed only
+			// when the API server refused the pod.
+			name: "pod settings the API server refuses",
+			body: `driver_dir = "/k8sdrv"
+[node_selector]
+"bad key!" = "linux"
+"kubernetes.io/os" = "not a value"
+[pod_labels]
+"a/b/c" = "x"
+[[host_aliases]]
+ip = "10.0.0.300"
+hostnames = ["db_1"]
+[pod_security_context]
+run_as_user = -1
+supplemental_groups = [1000, -5]
+[build_container_security_context]
+run_as_group = -2
+[[volumes.host_path]]
+name = "h"
+mount_path = "/data"
+host_path = "relative/dir"
+sub_path = "../etc"
+[[volumes.empty_dir]]
+name = "e"
+mount_path = "/data/"
+[[volumes.empty_dir]]
+name = "k"
+mount_path = "/k8sdrv"`,
+			want: []string{
+				`node_selector."bad key!": not a valid key`,
+				`node_selector."kubernetes.io/os": "not a value" is not a valid label value`,
+				`pod_labels."a/b/c": not a valid key`,
+				`host_aliases[0].ip: "10.0.0.300" is not an IP address`,
+				`host_aliases[0].hostnames[0]: "db_1" is not a valid host name`,
+				`pod_security_context.run_as_user: want a user or group id of 0 or more, got -1`,
+				`pod_security_context.supplemental_groups[1]: want a user or group id of 0 or more, got -5`,
+				`build_container_security_context.run_as_group: want a user or group id of 0 or more, got -2`,
+				`volumes.host_path[0].host_path: want an absolute path, got "relative/dir"`,
+				`volumes.host_path[0].sub_path: "../etc" must be a relative path without '..'`,
+				`volumes.host_path[0].mount_path: "/data" is also the mount path of volumes.empty_dir[0]`,
+				`volumes.empty_dir[1].mount_path: "/k8sdrv" is driver_dir, where k8sdrv keeps its own volume`,
+			},
+		},
+		{
 			name: "service without name",
 			body: "[[services]]\nalias = \"db\"",
 			want: []string{"services[0].name: required"},

@@ -101,5 +101,25 @@ func (s *Security) validate(add func(key, format string, args ...any)) {
 			check(name+".capabilities.add", c.Capabilities.Add)
 			check(name+".capabilities.drop", c.Capabilities.Drop)
 		}
+		if c != nil {
+			nonNegative(add, name+".run_as_user", c.RunAsUser)
+			nonNegative(add, name+".run_as_group", c.RunAsGroup)
+		}
+	}
+	if p := s.PodSecurityContext; p != nil {
+		nonNegative(add, "pod_security_context.run_as_user", p.RunAsUser)
+		nonNegative(add, "pod_security_context.run_as_group", p.RunAsGroup)
+		nonNegative(add, "pod_security_context.fs_group", p.FSGroup)
+		for i := range p.SupplementalGroups {
+			nonNegative(add, fmt.Sprintf("pod_security_context.supplemental_groups[%d]", i), &p.SupplementalGroups[i])
+		}
+	}
+}
+
+// nonNegative refuses a negative user or group id, which the API server
+// refuses only when the pod is created.
+func nonNegative(add func(key, format string, args ...any), key string, id *int64) {
+	if id != nil && *id < 0 {
+		add(key, "want a user or group id of 0 or more, got %d", *id)
 	}
 }

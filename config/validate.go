@@ -63,6 +63,11 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	c.Pod.validate(add)
 	c.Security.validate(add)
 	c.Volumes.validate(add)
+	for key, m := range c.Volumes.All() {
+		if path.Clean(m.MountPath) == path.Clean(c.DriverDir) {
+			add(key+".mount_path", "%q is driver_dir, where k8sdrv keeps its own volume", m.MountPath)
+		}
+	}
 	c.Overwrites.validate(add)
 	c.Images.validate(add)
 	c.ContainerLifecycle.validate(add)

@@ -95,7 +95,7 @@ func (v *Volumes) All() map[string]Mount {
 }
 
 func (v *Volumes) validate(add func(key, format string, args ...any)) {
-	names := map[string]string{}
+	names, mountPaths := map[string]string{}, map[string]string{}
 	all := v.All()
 	for _, key := range slices.Sorted(maps.Keys(all)) {
 		m := all[key]
@@ -112,6 +112,18 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 		}
 		if !path.IsAbs(m.MountPath) {
 			add(key+".mount_path", "want an absolute path, got %q", m.MountPath)
+		} else if other := mountPaths[path.Clean(m.MountPath)]; other != "" {
+			add(key+".mount_path", "%q is also the mount path of %s", m.MountPath, other)
+		} else {
+			mountPaths[path.Clean(m.MountPath)] = key
+		}
+		if m.SubPath != "" && (path.IsAbs(m.SubPath) || slices.Contains(strings.Split(m.SubPath, "/"), "..")) {
+			add(key+".sub_path", "%q must be a relative path without '..'", m.SubPath)
+		}
+	}
+	for i, h := range v.HostPath {
+		if h.HostPath != "" && !path.IsAbs(h.HostPath) {
+			add(fmt.Sprintf("volumes.host_path[%d].host_path", i), "want an absolute path, got %q", h.HostPath)
 		}
 	}
 	for i, e := range v.EmptyDir {

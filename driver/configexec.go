@@ -2,9 +2,11 @@ package driver
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 
 	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
 // configOutput is what config_exec prints for gitlab-runner.
@@ -26,7 +28,14 @@ type driverInfo struct {
 // cache directories, whether concurrent jobs share the builds directory
 // (so the runner gives each its own sub-directory), and bash, the shell
 // the stage scripts are written for.
+//
+// It builds the pod of a job without input first, so that a problem of
+// the operator's pod settings (a pod_spec patch, say) fails here, before
+// the runner prepares anything.
 func (d *Driver) ConfigStage(cfg *config.Config) error {
+	if _, err := podbuilder.Build(WithoutJob(cfg)); err != nil {
+		return fmt.Errorf("build pod: %w", err)
+	}
 	host, _ := os.Hostname()
 	return json.NewEncoder(d.Stdout).Encode(configOutput{
 		BuildsDir:         cfg.BuildsDir,

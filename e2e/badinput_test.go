@@ -69,6 +69,21 @@ func TestIntegrationBadInput(t *testing.T) {
 			want: []string{"pod_spec[0] (p).patch: not a JSON patch"},
 		},
 		{
+			// Found by config, before the runner prepares anything.
+			name: "patch that removes the build container",
+			setup: func(j *job) {
+				appendConfig(j, "[[pod_spec]]\nname = \"slim\"\npatch_type = \"json\"\npatch = '[{\"op\": \"remove\", \"path\": \"/containers/0\"}]'\n")
+			},
+			args: []string{"config"},
+			want: []string{"build pod: pod_spec[0] (slim): json patch: the pod has no build container left"},
+		},
+		{
+			name:  "operator service image that is no image reference",
+			setup: func(j *job) { appendConfig(j, "[[services]]\nname = \"Redis:7\"\n") },
+			args:  []string{"config"},
+			want:  []string{`services[0].name: "Redis:7": not a valid image reference`},
+		},
+		{
 			name: "unreadable job response",
 			setup: func(j *job) {
 				// A directory in its place: unreadable even for root.

@@ -48,6 +48,15 @@ func TestBuildReportsAFailingPatch(t *testing.T) {
 	for _, tc := range []struct{ patchType, patch, want string }{
 		{"json", `[{"op": "remove", "path": "/nodeName"}]`, `pod_spec[0] (p): json patch:`},
 		{"merge", `{"hostnam": "typo"}`, `pod_spec[0] (p): merge patch: json: unknown field "hostnam"`},
+		// A pod the API server would take, but in which no stage can run.
+		{"json", `[{"op": "remove", "path": "/containers/0"}]`,
+			`pod_spec[0] (p): json patch: the pod has no build container left: k8sdrv runs the job's stages in it`},
+		{"strategic", `{"containers": [{"name": "helper", "$patch": "delete"}]}`,
+			`pod_spec[0] (p): strategic patch: the pod has no helper container left`},
+		{"json", `[{"op": "remove", "path": "/containers/1/volumeMounts/2"}]`,
+			`pod_spec[0] (p): json patch: the helper container lost k8sdrv's volume`},
+		{"json", `[{"op": "remove", "path": "/volumes/0"}]`,
+			`pod_spec[0] (p): json patch: container build mounts volume "k8sdrv-builds", which the pod no longer has`},
 	} {
 		path := t.TempDir() + "/k8sdrv.toml"
 		assert.NilError(t, os.WriteFile(path, []byte("[[pod_spec]]\nname = \"p\"\npatch_type = \""+tc.patchType+"\"\npatch = '"+tc.patch+"'\n"), 0o600))

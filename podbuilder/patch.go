@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
@@ -41,8 +43,40 @@ func applyPatches(spec *corev1.PodSpec, patches []config.PodSpecPatch) error {
 				*spec = out
 			}
 		}
+		if err == nil {
+			err = keepsWhatStagesNeed(spec)
+		}
 		if err != nil {
 			return fmt.Errorf("pod_spec[%d] (%s): %s patch: %w", i, p.Name, p.PatchType, err)
+		}
+	}
+	return nil
+}
+
+// keepsWhatStagesNeed refuses a patched spec in which a stage could not
+// run: without the build or helper container, its execution-model mount,
+// or a volume one of its mounts names.
+func keepsWhatStagesNeed(spec *corev1.PodSpec) error {
+	volumes := map[string]bool{}
+	for _, v := range spec.Volumes {
+		volumes[v.Name] = true
+	}
+	for _, name := range []string{BuildContainer, HelperContainer} {
+		i := slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == name })
+		if i < 0 {
+			return fmt.Errorf("the pod has no %s container left: k8sdrv runs the job's stages in it", name)
+		}
+		if !slices.ContainsFunc(spec.Containers[i].VolumeMounts, func(m corev1.VolumeMount) bool {
+			return strings.HasPrefix(m.Name, stagesVolume)
+		}) {
+			return fmt.Errorf("the %s container lost k8sdrv's volume: its stages keep their scripts and exit codes there", name)
+		}
+	}
+	for _, c := range spec.Containers {
+		for _, m := range c.VolumeMounts {
+			if !volumes[m.Name] {
+				return fmt.Errorf("container %s mounts volume %q, which the pod no longer has", c.Name, m.Name)
+			}
 		}
 	}
 	return nil
