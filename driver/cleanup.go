@@ -39,7 +39,11 @@ func (d *Driver) Cleanup(jc *config.JobConfig, jobErr error) error {
 		d.Log.Warn().Msgf("%v; cleaning up by this job's labels", foreignStateError(d.Env.TmpDir, state, id))
 		err = d.deleteByLabels(ctx, jc, nil)
 	case errors.Is(err, errNoState):
-		if jobErr != nil && !Refused(jobErr) && id.JobID != "" {
+		// A refused job was read whole: its labels are as good as any.
+		if jobErr != nil && Refused(jobErr) {
+			jobErr = nil
+		}
+		if jobErr != nil && id.JobID != "" {
 			d.Log.Warn().Msgf("%v; cleaning up by the labels of %s", jobErr, id)
 		}
 		err = d.deleteByLabels(ctx, jc, jobErr)
@@ -80,7 +84,7 @@ func (d *Driver) deleteByLabels(ctx context.Context, jc *config.JobConfig, why e
 		if why != nil {
 			return why
 		}
-		d.Log.Info().Msg("no state file and no CI_JOB_ID: nothing to clean up")
+		d.Log.Info().Msg("no state file of this job and no CI_JOB_ID: nothing to clean up")
 		return nil
 	}
 	cluster, err := d.clusterAccess(jc.Config)
