@@ -4,7 +4,7 @@
 #
 # Unchanged output (unrelated to the cluster): iptables and nft installed or
 # not, a tmpfs mounted elsewhere, processes called kubelet or containerd that
-# are not ours, another network link, another iptables chain.
+# are not ours, another bridge, network namespace or iptables chain.
 # Changed output (a leftover of the cluster): a process naming the cluster
 # directory, a mount under it, the CNI bridge, KUBE-*/CNI-* chains and the
 # rules jumping to them, a kubepods cgroup, a changed kubelet sysctl.
@@ -181,6 +181,20 @@ case_unrelated_link() {
   ip link delete "$link"
 }
 
+case_unrelated_netns() {
+  root_with ip || { skip "another network namespace" "needs root and ip"; return; }
+  local ns=k8sdrv-hostcheck-other$$ gone=
+  # ip netns add makes /run/netns, a mount of itself, if missing: undone too.
+  [ -e /run/netns ] || gone="umount /run/netns; rmdir /run/netns"
+  snapshot base
+  undo+=("${gone:-:}")
+  ip netns add "$ns"
+  undo+=("ip netns delete $ns")
+  unchanged "another network namespace (ip netns add)"
+  ip netns delete "$ns"
+  eval "${gone:-:}"
+}
+
 case_unrelated_chain() {
   root_with iptables || { skip "another iptables chain" "needs root and iptables"; return; }
   local chain=HOSTCHECK-OTHER-$$
@@ -275,6 +289,7 @@ case_packages
 case_unrelated_processes
 case_unrelated_mount
 case_unrelated_link
+case_unrelated_netns
 case_unrelated_chain
 case_leftover_process
 case_leftover_mount

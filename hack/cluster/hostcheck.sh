@@ -23,7 +23,7 @@
 #     exist or not depending on what else used iptables since boot);
 #   * the sysctls in $HOST_SYSCTLS (kubelet's and the bridge plugin's);
 #   * cgroups under kubepods;
-#   * which host paths exist, and our entries in the shared ones
+#   * which host paths exist (but /run/netns), and our entries in the shared ones
 #     (/var/log/containers links into the cluster directory, libcni results
 #     of our network);
 #   * listeners on the cluster's ports.
@@ -127,6 +127,7 @@ cgroups() {
 host_paths() {
   local p
   for p in "${HOST_PATHS[@]}" "$SHIM_SOCKET_ROOT" "$CLUSTER_DIR"; do
+    case $p in */netns) continue ;; esac # see mount_roots; network shows cni-*
     if [ -e "$p" ]; then echo "$p: present"; else echo "$p: absent"; fi
   done
   # Shared directories that existed before: only our entries count.
