@@ -13,7 +13,7 @@
 # REAL_CNI_BRIDGE), so a KWOK cluster may run meanwhile; the whole test is
 # skipped while the real cluster runs, whose pods would change the output.
 # Cases that need root (mounts, links, chains, cgroups, sysctls) or a tool
-# (ip, iptables) say SKIPPED when this machine has neither.
+# (ip, iptables) say SKIPPED where they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOSTCHECK=$PWD/hack/cluster/hostcheck.sh
@@ -100,14 +100,14 @@ changed() {
 make_path_without_iptables() {
   local tool
   mkdir -p "$work/bin"
-  for tool in bash dirname sort awk realpath xargs ip find wc ss tr pgrep; do
+  for tool in bash cat dirname sort awk realpath xargs ip find wc ss tr; do
     tool=$(command -v "$tool") || continue
     ln -sf "$tool" "$work/bin/"
   done
 }
 
 # iptables-save, ip6tables-save and nft as a fresh install prints them: the
-# builtin chains of an empty filter table, no nft table of iptables.
+# builtin chains of an empty filter table; nft lists some other firewall's table.
 make_fresh_iptables() {
   mkdir -p "$work/fresh"
   local s
