@@ -32,10 +32,17 @@ main() {
   [ "$(id -u)" = 0 ] || { log "need root to install: ${want[*]}"; return 1; }
   command -v apt-get >/dev/null || { log "no apt-get to install: ${want[*]}"; return 1; }
   log "installing Debian packages: ${want[*]}"
-  local start=$SECONDS
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${want[@]}" >&2
+  local start=$SECONDS out
+  out=$(mktemp)
+  # dpkg's progress is long and says nothing useful; it is shown on failure.
+  if ! DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$out" 2>&1 ||
+    ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${want[@]}" >>"$out" 2>&1; then
+    cat "$out" >&2
+    rm -f "$out"
+    log "installing ${want[*]} failed"
+    return 1
+  fi
+  rm -f "$out"
   log "installed in $((SECONDS - start))s"
 }
 
