@@ -203,10 +203,11 @@ reconnect_timeout = "60s"
 `, envOr("K8SDRV_E2E_IMAGE", "alpine:3"), helperImage, pollTimeout, clusterConfig(root), opts.config)
 	assert.NilError(t, os.WriteFile(j.configPath, []byte(config), 0o600))
 
-	response := map[string]any{"id": id, "token": "job-token-secret", "image": map[string]any{"name": image}}
+	response := map[string]any{"id": id, "token": jobToken, "image": map[string]any{"name": image}}
 	for k, v := range opts.response {
 		response[k] = v
 	}
+	response["variables"] = withCanary(response["variables"])
 	data, err := json.Marshal(response)
 	assert.NilError(t, err)
 	assert.NilError(t, os.WriteFile(filepath.Join(j.tmp, "response.json"), data, 0o600))
@@ -225,6 +226,7 @@ reconnect_timeout = "60s"
 		"CUSTOM_ENV_CI_JOB_TIMEOUT":                     "3600",
 		"CUSTOM_ENV_CI_JOB_STATUS":                      "running",
 		"CUSTOM_ENV_FF_USE_POD_ACTIVE_DEADLINE_SECONDS": "true",
+		"CUSTOM_ENV_" + canaryName:                      canaryValue,
 	}
 	t.Cleanup(j.assertNothingLeft)
 	return j
@@ -266,6 +268,7 @@ func (j *job) call(args ...string) result {
 	start := time.Now()
 	err := cmd.Run()
 	r := result{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
+	assertNoSecret(j.t, "the output of k8sdrv "+strings.Join(args, " "), r.stdout+r.stderr)
 	if exitErr, ok := err.(*exec.ExitError); ok {
 		r.code = exitErr.ExitCode()
 	} else {
@@ -329,6 +332,9 @@ func (j *job) pods() []string {
 	assert.NilError(j.t, err)
 	var names []string
 	for _, p := range list.Items {
+		data, err := json.Marshal(p)
+		assert.NilError(j.t, err)
+		assertNoSecret(j.t, "pod "+p.Name, string(data))
 		if p.DeletionTimestamp == nil {
 			names = append(names, p.Namespace+"/"+p.Name)
 		}
@@ -342,6 +348,7 @@ func (j *job) assertNothingLeft() {
 		j.call("cleanup")
 	}
 	assert.DeepEqual(j.t, j.pods(), []string(nil))
+	j.assertNoSecretInTMPDIR()
 }
 
 // syncBuffer is a bytes.Buffer safe to read while a process writes to it.
@@ -360,4 +367,54 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Every e2e job carries secret canaries: a job token and a masked variable
+// whose value holds quotes and backslashes (the forms that slip past a
+// naive scrubber). Neither may reach anything k8sdrv prints, any pod, or
+// any file k8sdrv writes in TMPDIR.
+const (
+	jobToken    = "job-token-secret"
+	canaryName  = "K8SDRV_E2E_CANARY"
+	canaryValue = `can"ary\value-7Qx`
+)
+
+// withCanary adds the masked canary variable to a job response's variables.
+func withCanary(variables any) []any {
+	var out []any
+	switch v := variables.(type) {
+	case []any:
+		out = append(out, v...)
+	case []map[string]any:
+		for _, m := range v {
+			out = append(out, m)
+		}
+	}
+	return append(out, map[string]any{"key": canaryName, "value": canaryValue, "masked": true})
+}
+
+func assertNoSecret(t testing.TB, where, text string) {
+	t.Helper()
+	for _, secret := range []string{jobToken, canaryValue, strconv.Quote(canaryValue)} {
+		assert.Check(t, !strings.Contains(text, secret), "%s holds a secret (%q)", where, secret)
+	}
+}
+
+// assertNoSecretInTMPDIR checks the files k8sdrv wrote in TMPDIR; the
+// runner's own (the job response, the stage scripts) carry the job's
+// variables by design.
+func (j *job) assertNoSecretInTMPDIR() {
+	entries, err := os.ReadDir(j.tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "response.json" || strings.HasPrefix(e.Name(), "script") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(j.tmp, e.Name()))
+		if err == nil {
+			assertNoSecret(j.t, "TMPDIR/"+e.Name(), string(data))
+		}
+	}
 }
