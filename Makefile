@@ -1,69 +1,77 @@
-# k8sdrv — see README.md. The first two targets a newcomer runs:
-#   make demo   local cluster + a sample job through k8sdrv
-#   make test   unit tests and the e2e suite (brings the local cluster up)
+# k8sdrv — see README.md. `make help` lists the targets; a newcomer starts with
+#   make demo   a sample job through k8sdrv on a local cluster
+#   make unit   the seconds-long loop: unit and golden-file tests, no cluster
+#   make test   lint, unit tests and the e2e suite on the local KWOK cluster
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/k8sdrv
 
-.PHONY: build test test-real unit e2e bench demo cluster-up cluster-down cluster-bin gitlab-runner-bin lint golden clean
+.PHONY: build help test test-real test-hostcheck unit e2e bench demo cluster-up cluster-down cluster-bin gitlab-runner-bin lint golden clean
 
-build:
+build: ## bin/k8sdrv, version-stamped (the default target)
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/k8sdrv
 
-unit:
+# One line per target from its `## ` comment.
+help: ## this list
+	@awk -F ':.*## ' '/^[a-z][a-z0-9-]*:.*## / { printf "  make %-18s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+unit: ## unit and golden-file tests, no cluster: seconds once Go has cached them
 	go test -short ./...
 
-lint:
+lint: ## gofmt, go vet, shellcheck (apt-get install shellcheck)
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" && false)
 	go vet ./...
 	shellcheck -s sh scripts/*.sh
 	shellcheck -x -P SCRIPTDIR hack/cluster/*.sh hack/gitlab-runner/*.sh hack/*.sh .ci/run
 
 # e2e runs the built binary as gitlab-runner does against the local cluster.
-e2e: build cluster-bin
+e2e: build cluster-bin ## the e2e suite alone, on the local KWOK cluster
 	K8SDRV_BINARY=$(CURDIR)/$(BIN) go test -count=1 -timeout 20m ./e2e/...
 
 # The local cluster's binaries are built first, outside go test's timeout:
-# on a fresh machine that takes about 10 minutes.
-# Then the e2e suite again on the real single-node cluster (test-real); a
-# machine that cannot start a real node says SKIPPED instead.
-test: lint build cluster-bin gitlab-runner-bin
+# on a fresh machine that takes about 10 minutes. No kubelet is started: the
+# real single-node cluster is make test-real's.
+test: lint build cluster-bin gitlab-runner-bin test-hostcheck ## lint, unit tests, the e2e suite on KWOK; no kubelet (cold about 15 min)
 	K8SDRV_BINARY=$(CURDIR)/$(BIN) go test -count=1 -timeout 30m ./...
-	K8SDRV_BINARY=$(CURDIR)/$(BIN) K8SDRV_REAL_OPTIONAL=1 hack/test-real.sh
 
 # The e2e suite on the real single-node cluster (make cluster-up CLUSTER=real):
 # real containers, real exec exit codes, services that answer, enforced
-# limits; tests that need KWOK's simulation are skipped, saying why. A
-# cluster it started is taken down again and the host compared with before.
-test-real: build gitlab-runner-bin
+# limits; tests that need KWOK's simulation are skipped, saying why. The
+# Debian packages it needs are installed first; a cluster it started is taken
+# down again and the host compared with before (hack/cluster/hostcheck.sh).
+test-real: build gitlab-runner-bin ## the e2e suite on a real node (root; installs Debian packages), host compared before/after
 	K8SDRV_BINARY=$(CURDIR)/$(BIN) hack/test-real.sh
 
-cluster-bin:
+# Runs as part of make test; the cases that need root say SKIPPED without it.
+test-hostcheck: ## hostcheck.sh (test-real's host comparison) sees the cluster's leftovers and nothing else
+	@hack/test-hostcheck.sh
+
+cluster-bin: ## the local cluster's binaries, built once into ~/.cache/k8sdrv
 	@hack/cluster/build.sh
 
 # A real gitlab-runner (its own code from the module proxy, see
 # hack/gitlab-runner/NOTES.md) for the e2e tests that run jobs through it.
-gitlab-runner-bin:
+gitlab-runner-bin: ## gitlab-runner for the e2e tests, built once into ~/.cache/k8sdrv
 	@hack/gitlab-runner/build.sh >/dev/null
 
-bench: build
+bench: build ## the e2e benchmarks on KWOK and the real node; rewrites docs/BENCHMARKS.md
 	K8SDRV_BINARY=$(CURDIR)/$(BIN) hack/bench.sh
 
-demo: build
+demo: build ## a sample job through k8sdrv on a real node (root), on KWOK where that cannot run
 	hack/demo.sh
 
 # `make cluster-up CLUSTER=real` (and cluster-down): a real single-node cluster
 # (kubelet + containerd on this host, needs root) instead of KWOK; see
 # hack/cluster/NOTES.md. CLUSTER from the command line reaches the scripts.
-cluster-up:
+cluster-up: ## start the local KWOK cluster (CLUSTER=real: the real node, root); prints KUBECONFIG=
 	@hack/cluster/up.sh
 
-cluster-down:
+cluster-down: ## stop it (CLUSTER=real: and leave the host as it was)
 	@hack/cluster/down.sh
 
-golden:
+golden: ## rewrite the pod builder's golden files (review the diff like code)
 	go test ./podbuilder -update
 
-clean:
+clean: ## remove bin/
 	rm -rf bin

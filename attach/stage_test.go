@@ -327,3 +327,18 @@ func TestRefusedUpgradeKeepsTheReason(t *testing.T) {
 	assert.Assert(t, refusedUpgrade(&httpstream.UpgradeFailureError{Cause: apierrors.NewBadRequest("upgrade required")}) == nil)
 	assert.Assert(t, refusedUpgrade(errors.New("connection reset")) == nil)
 }
+
+// TestStageWhoseSupervisorDies: a stage whose supervisor is killed (here
+// by the script itself) never writes its exit code; the follower says so
+// instead of waiting for it until the job's timeout.
+func TestStageWhoseSupervisorDies(t *testing.T) {
+	s, out := newStage(t, localExecutor{}, "echo before; kill -KILL $PPID; echo after\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Run(ctx)
+	assert.ErrorContains(t, err, "ended without writing the exit code")
+	assert.Assert(t, !errors.Is(err, ErrCancelled))
+	assert.Assert(t, time.Since(start) < 5*time.Second, time.Since(start))
+	assert.Assert(t, strings.HasPrefix(out.String(), "before\n"), out.String())
+}

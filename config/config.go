@@ -40,6 +40,8 @@ type Config struct {
 	KeyFile     string `toml:"key_file" envconfig:"K8SDRV_KEY_FILE"`
 	CAFile      string `toml:"ca_file" envconfig:"K8SDRV_CA_FILE"`
 	BearerToken string `toml:"bearer_token" envconfig:"K8SDRV_BEARER_TOKEN"`
+	// Context is the kubeconfig context to use instead of the current one.
+	Context string `toml:"context" envconfig:"K8SDRV_CONTEXT"`
 
 	Namespace   string `toml:"namespace" envconfig:"K8SDRV_NAMESPACE"`
 	Image       string `toml:"image" envconfig:"K8SDRV_IMAGE"`

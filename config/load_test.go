@@ -57,6 +57,7 @@ cert_file = "/etc/k8sdrv/client.crt"
 key_file = "/etc/k8sdrv/client.key"
 ca_file = "/etc/k8sdrv/ca.crt"
 bearer_token = "token-from-file"
+context = "ci-cluster"
 namespace = "ci-jobs"
 image = "ubuntu:24.04"
 helper_image = "registry.example.com/gitlab-runner-helper:v18"
@@ -131,6 +132,8 @@ bearer_token_overwrite_allowed = true
 pod_labels_overwrite_allowed = "team=.*"
 pod_annotations_overwrite_allowed = ".*"
 image_pull_secrets = ["registry-cred", "mirror-cred"]
+use_service_account_image_pull_secrets = true
+automount_service_account_token = false
 print_pod_warning_events = false
 resource_availability_check_max_attempts = 3
 container_lifecycle = { post_start = { exec = { command = ["touch", "/builds/started"] } } }
@@ -173,6 +176,7 @@ func fullKubernetes() Config {
 		KeyFile:     "/etc/k8sdrv/client.key",
 		CAFile:      "/etc/k8sdrv/ca.crt",
 		BearerToken: "token-from-file",
+		Context:     "ci-cluster",
 		Namespace:   "ci-jobs",
 		Image:       "ubuntu:24.04",
 		HelperImage: "registry.example.com/gitlab-runner-helper:v18",
@@ -223,6 +227,9 @@ func fullKubernetes() Config {
 			PodLabelsOverwriteAllowed:      "team=.*",
 			PodAnnotationsOverwriteAllowed: ".*",
 			ImagePullSecrets:               []string{"registry-cred", "mirror-cred"},
+
+			UseServiceAccountImagePullSecrets: true,
+			AutomountServiceAccountToken:      new(false),
 		},
 		PollTimeout:             600,
 		PollInterval:            5,

@@ -22,6 +22,13 @@ type Overwrites struct {
 	PodLabelsOverwriteAllowed      string   `toml:"pod_labels_overwrite_allowed" envconfig:"K8SDRV_POD_LABELS_OVERWRITE_ALLOWED"`
 	PodAnnotationsOverwriteAllowed string   `toml:"pod_annotations_overwrite_allowed" envconfig:"K8SDRV_POD_ANNOTATIONS_OVERWRITE_ALLOWED"`
 	ImagePullSecrets               []string `toml:"image_pull_secrets" ignored:"true"`
+	// UseServiceAccountImagePullSecrets leaves imagePullSecrets out of the
+	// pod, so that those of its service account apply.
+	UseServiceAccountImagePullSecrets bool `toml:"use_service_account_image_pull_secrets" envconfig:"K8SDRV_USE_SERVICE_ACCOUNT_IMAGE_PULL_SECRETS"`
+	// AutomountServiceAccountToken, when set, is the pod's
+	// automountServiceAccountToken: false keeps the API token out of the
+	// job's containers.
+	AutomountServiceAccountToken *bool `toml:"automount_service_account_token" envconfig:"K8SDRV_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN"`
 }
 
 // fullMatch compiles an overwrite gate so that it must match a whole value.

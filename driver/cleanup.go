@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -21,23 +22,34 @@ import (
 
 // Cleanup deletes everything the job created, within
 // cleanup_resources_timeout and on its own deadline (it also runs after a
-// cancelled or timed-out job). Without prepare's state file it finds the
-// job's pods by their labels; only then does it need the job, and jobErr
-// (from LoadJob: a job that could not be read or was refused) matters.
+// cancelled or timed-out job). It deletes the pods of prepare's state file,
+// when the state is this job's; otherwise (no state, a damaged one, one a
+// previous job left in a reused TMPDIR) it finds the job's pods by their
+// labels, from the job's identity in CUSTOM_ENV_*, which jobErr (from
+// LoadJob: a job that could not be read or was refused) leaves intact.
 func (d *Driver) Cleanup(jc *config.JobConfig, jobErr error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), jc.CleanupResourcesTimeout.Duration)
 	defer cancel()
+	id := d.identity()
 	state, err := loadState(d.Env.TmpDir)
 	switch {
-	case errors.Is(err, errNoState):
-		if jobErr != nil && !Refused(jobErr) {
-			return jobErr
-		}
-		err = d.deleteByLabels(ctx, jc)
-	case err != nil:
-		return err
-	default:
+	case err == nil && state.belongsTo(id):
 		err = d.deleteByState(ctx, jc.Config, state)
+	case err == nil:
+		d.Log.Warn().Msgf("%v; cleaning up by this job's labels", foreignStateError(d.Env.TmpDir, state, id))
+		err = d.deleteByLabels(ctx, jc, nil)
+	case errors.Is(err, errNoState):
+		// A refused job was read whole: its labels are as good as any.
+		if jobErr != nil && Refused(jobErr) {
+			jobErr = nil
+		}
+		if jobErr != nil && id.JobID != "" {
+			d.Log.Warn().Msgf("%v; cleaning up by the labels of %s", jobErr, id)
+		}
+		err = d.deleteByLabels(ctx, jc, jobErr)
+	default:
+		d.Log.Warn().Msgf("%v; cleaning up by the job's labels", err)
+		err = d.deleteByLabels(ctx, jc, err)
 	}
 	if err != nil {
 		return err
@@ -48,31 +60,46 @@ func (d *Driver) Cleanup(jc *config.JobConfig, jobErr error) error {
 	return nil
 }
 
+// deleteByState deletes every pod prepare recorded: a pull attempt's pod
+// whose delete failed during prepare is as much the job's as the last.
 func (d *Driver) deleteByState(ctx context.Context, cfg *config.Config, s *State) error {
 	cluster, err := d.clusterAccess(cfg)
 	if err != nil {
 		return err
 	}
-	return deletePod(ctx, cluster, s.Namespace, s.Pod, types.UID(s.UID), cfg.CleanupGracePeriodSeconds)
+	var errs []error
+	for _, pod := range s.allPods() {
+		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, types.UID(pod.UID), cfg.CleanupGracePeriodSeconds))
+	}
+	return errors.Join(errs...)
 }
 
-// deleteByLabels deletes the pods labelled with this job's identity. It
-// needs at least the job ID, so that it can never select another job's pod.
-func (d *Driver) deleteByLabels(ctx context.Context, jc *config.JobConfig) error {
+// deleteByLabels deletes the pods labelled with this job's identity (and
+// k8sdrv's managed-by label). It needs at least the job ID, so that it can
+// never select another job's pod; without one it returns why it was
+// asked to (nil: there was simply no state file).
+func (d *Driver) deleteByLabels(ctx context.Context, jc *config.JobConfig, why error) error {
 	selector := podbuilder.Labels(jc.Job)
 	if selector[podbuilder.LabelJobID] == "" {
-		d.Log.Info().Msg("no state file and no CI_JOB_ID: nothing to clean up")
+		if why != nil {
+			return why
+		}
+		d.Log.Info().Msg("no state file of this job and no CI_JOB_ID: nothing to clean up")
 		return nil
 	}
 	cluster, err := d.clusterAccess(jc.Config)
 	if err != nil {
 		return err
 	}
-	pods := cluster.Pods(jc.Namespace)
-	// kubeAPI: pods, list
-	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()})
+	opts := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()}
+	var list *corev1.PodList
+	err = retryTransient(ctx, func(ctx context.Context) (err error) {
+		// kubeAPI: pods, list
+		list, err = cluster.Pods(jc.Namespace).List(ctx, opts)
+		return err
+	}, func(err error) error { return kubeapi.Failed("list", "pods", jc.Namespace, "", err) })
 	if err != nil {
-		return kubeapi.Failed("list", "pods", jc.Namespace, "", err)
+		return err
 	}
 	var errs []error
 	for _, pod := range list.Items {
@@ -89,32 +116,43 @@ func deletePod(ctx context.Context, cluster Cluster, namespace, name string, uid
 	if uid != "" {
 		opts.Preconditions = &metav1.Preconditions{UID: &uid}
 	}
-	var last error
-	err := wait.ExponentialBackoffWithContext(ctx, deleteBackoff, func(ctx context.Context) (bool, error) {
+	return retryTransient(ctx, func(ctx context.Context) error {
 		// kubeAPI: pods, delete
-		last = cluster.Pods(namespace).Delete(ctx, name, opts)
+		err := cluster.Pods(namespace).Delete(ctx, name, opts)
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return nil // gone, or a pod of that name with another UID: not ours
+		}
+		return err
+	}, func(err error) error { return kubeapi.Failed("delete", "pod", namespace, name, err) })
+}
+
+// retryTransient calls call until it succeeds, fails with an error that
+// retriable does not forgive, or ctx (the cleanup deadline) ends, spacing
+// the calls by cleanupBackoff. failed describes a failed call.
+func retryTransient(ctx context.Context, call func(context.Context) error, failed func(error) error) error {
+	var last error
+	err := wait.ExponentialBackoffWithContext(ctx, cleanupBackoff, func(ctx context.Context) (bool, error) {
+		last = call(ctx)
 		switch {
-		case last == nil, apierrors.IsNotFound(last):
+		case last == nil:
 			return true, nil
-		case apierrors.IsConflict(last):
-			return true, nil // a pod of that name with another UID is not ours
 		case retriable(last):
 			return false, nil
 		}
-		return false, kubeapi.Failed("delete", "pod", namespace, name, last)
+		return false, failed(last)
 	})
 	if err != nil && ctx.Err() != nil {
 		if last == nil {
 			last = err
 		}
-		return fmt.Errorf("gave up at the cleanup deadline: %w", kubeapi.Failed("delete", "pod", namespace, name, last))
+		return fmt.Errorf("gave up at the cleanup deadline: %w", failed(last))
 	}
 	return err
 }
 
-// deleteBackoff spaces delete retries from 100 ms up to 3 s apart, until
-// the cleanup deadline.
-var deleteBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Cap: 3 * time.Second, Steps: math.MaxInt32}
+// cleanupBackoff spaces retries of cleanup's API calls from 100 ms up to
+// 3 s apart, until the cleanup deadline.
+var cleanupBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Cap: 3 * time.Second, Steps: math.MaxInt32}
 
 func retriable(err error) bool {
 	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -11,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	k8stesting "k8s.io/client-go/testing"
 )
 
@@ -51,15 +54,8 @@ func TestCleanupGivesUpOnPermanentErrors(t *testing.T) {
 
 func TestCleanupWithoutStateDeletesOnlyThisJobsPods(t *testing.T) {
 	d := newTestDriver(t)
-	pods := d.client.CoreV1().Pods("default")
-	for name, job := range map[string]string{"mine": "42", "other-job": "43"} {
-		_, err := pods.Create(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: "default",
-			Labels: map[string]string{"app.kubernetes.io/managed-by": "k8sdrv", "k8sdrv.io/job-id": job,
-				"k8sdrv.io/project-id": "7", "k8sdrv.io/runner": "tok", "k8sdrv.io/concurrent-id": "0"},
-		}}, metav1.CreateOptions{})
-		assert.NilError(t, err)
-	}
+	d.createJobPod(t, "mine", "42")
+	d.createJobPod(t, "other-job", "43")
 	assert.NilError(t, d.cleanup())
 	assert.DeepEqual(t, d.podNames(t), []string{"other-job"})
 }
@@ -87,4 +83,123 @@ func TestCleanupUsesTheCleanupGracePeriod(t *testing.T) {
 	})
 	assert.NilError(t, d.cleanup())
 	assert.Assert(t, got != nil && *got == 3)
+}
+
+// TestCleanupDeletesEveryPullAttempt: the pod of a failed pull attempt
+
+// whose delete failed is still deleted by cleanup, although prepare went
+
+// on to the next attempt.
+
+func TestCleanupDeletesEveryPullAttempt(t *testing.T) {
+	d := newTestDriver(t)
+	d.cfg.PullPolicy = []string{"always", "if-not-present"}
+	d.client.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watch.Interface, error) {
+		w := watch.NewFake()
+		go func() {
+			list, _ := d.client.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{})
+			pod := list.Items[len(list.Items)-1].DeepCopy()
+			pod.Status.Phase = corev1.PodPending
+			pod.Status.ContainerStatuses = []corev1.ContainerStatus{running("build"), running("helper")}
+			if len(list.Items) == 1 {
+				pod.Status.ContainerStatuses[0] = waiting("build", "ErrImagePull")
+			}
+			w.Modify(pod)
+		}()
+		return true, w, nil
+	})
+	deletes := 0
+	d.client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		deletes++
+		if deletes == 1 {
+			return true, nil, apierrors.NewForbidden(podsResource, "", errors.New("not now"))
+		}
+		return false, nil, nil
+	})
+	assert.NilError(t, d.prepare(context.Background()))
+	assert.Equal(t, len(d.podNames(t)), 2, "the first attempt's pod is left after its failed delete")
+	assert.NilError(t, d.cleanup())
+	assert.DeepEqual(t, d.podNames(t), []string(nil))
+}
+
+// createJobPod creates a pod labelled as k8sdrv's pod of job jobID of the
+
+// test driver's runner and project.
+
+// writeState writes a state file as JSON text, as any version of k8sdrv
+
+// may have left it.
+
+func TestCleanupWithADamagedStateUsesTheLabels(t *testing.T) {
+	d := newTestDriver(t)
+	d.createJobPod(t, "mine", "42")
+	d.createJobPod(t, "other-job", "43")
+	d.writeState(t, `{"namespace": "default", "po`)
+	assert.NilError(t, d.cleanup())
+	assert.DeepEqual(t, d.podNames(t), []string{"other-job"})
+	assert.Equal(t, strings.Count(d.stderr.String(), "damaged"), 1, d.stderr.String())
+	_, err := os.Stat(statePath(d.Env.TmpDir))
+	assert.Assert(t, os.IsNotExist(err))
+
+	// Without the job's identity there are no labels to go by.
+	d = newTestDriver(t)
+	d.Environ = nil
+	d.createJobPod(t, "mine", "42")
+	d.writeState(t, `{"namespace": "default", "po`)
+	assert.ErrorContains(t, d.cleanup(), "is damaged: unexpected end of JSON input")
+	assert.DeepEqual(t, d.podNames(t), []string{"mine"})
+}
+
+func TestCleanupWithABrokenJobResponseUsesTheLabels(t *testing.T) {
+	d := newTestDriver(t)
+	d.createJobPod(t, "mine", "42")
+	d.createJobPod(t, "other-job", "43")
+	d.Env.JobResponseFile = filepath.Join(t.TempDir(), "response.json")
+	assert.NilError(t, os.WriteFile(d.Env.JobResponseFile, []byte("{not json"), 0o600))
+	assert.NilError(t, d.cleanup())
+	assert.DeepEqual(t, d.podNames(t), []string{"other-job"})
+}
+
+func TestCleanupRetriesTransientListErrors(t *testing.T) {
+	d := newTestDriver(t)
+	d.createJobPod(t, "mine", "42")
+	lists := 0
+	d.client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		lists++
+		if lists < 3 {
+			return true, nil, apierrors.NewServiceUnavailable("apiserver restarting")
+		}
+		return false, nil, nil
+	})
+	assert.NilError(t, d.cleanup())
+	assert.Equal(t, lists, 3)
+	assert.DeepEqual(t, d.podNames(t), []string(nil))
+}
+
+// foreignState is a state file that another job (43) left in a reused
+
+// TMPDIR, naming that job's pod.
+
+const foreignState = `{"namespace": "default", "pod": "other-job", "uid": "uid-other-job", "driver_dir": "/k8sdrv",
+	"job": {"job_id": "43", "project_id": "7", "runner": "tok", "concurrent_id": "0"}}`
+
+func TestCleanupLeavesAForeignStatesPodAlone(t *testing.T) {
+	d := newTestDriver(t)
+	d.createJobPod(t, "mine", "42")
+	d.createJobPod(t, "other-job", "43")
+	d.writeState(t, foreignState)
+	assert.NilError(t, d.cleanup())
+	assert.DeepEqual(t, d.podNames(t), []string{"other-job"})
+}
+
+// TestCleanupOfAPreviousVersionsState: a state without the job's identity
+
+// (written before k8sdrv recorded it) still names the job's pod.
+
+func TestCleanupOfAPreviousVersionsState(t *testing.T) {
+	d := newTestDriver(t)
+	d.createJobPod(t, "mine", "42")
+	d.writeState(t, `{"namespace": "default", "pod": "mine", "uid": "uid-mine", "driver_dir": "/k8sdrv"}`)
+	assert.NilError(t, d.cleanup())
+	assert.DeepEqual(t, d.podNames(t), []string(nil))
 }

@@ -91,7 +91,7 @@ func restConfig(cfg *config.Config) (*rest.Config, error) {
 		return rc, nil
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: cfg.Context}).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("no cluster configured (set host in the k8sdrv config, run in a pod, or provide a kubeconfig): %w", err)
 	}

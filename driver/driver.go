@@ -58,15 +58,24 @@ func New(env RunnerEnv, environ []string, version string, stdout, stderr io.Writ
 // LoadJob reads the job gitlab-runner describes (CUSTOM_ENV_*,
 // JOB_RESPONSE_FILE) and checks it against the operator's rules
 // (config.ForJob). It always returns a configuration to clean up with: on
-// a refusal (a *config.JobError) the operator's own with the job, when the
-// job cannot be read at all the operator's with no job.
+// a refusal (a *config.JobError) the operator's own with the job. When the
+// job response cannot be read, the job is what CUSTOM_ENV_* says of it,
+// checked as well: its identity and overwrite variables still tell cleanup
+// where its pods are and by which labels.
 func (d *Driver) LoadJob(cfg *config.Config) (*config.JobConfig, error) {
 	j, err := job.Load(d.Environ, d.Env.JobResponseFile)
+	jc, checkErr := config.ForJob(cfg, j, os.Getenv)
 	if err != nil {
-		return WithoutJob(cfg), err
+		return jc, err
 	}
 	d.Secrets.Hide(j)
-	return config.ForJob(cfg, j, os.Getenv)
+	return jc, checkErr
+}
+
+// identity is the job's identity, read from CUSTOM_ENV_* alone, so that
+// run can check a state file without reading the job.
+func (d *Driver) identity() job.Identity {
+	return job.IdentityFrom(d.Environ)
 }
 
 // WithoutJob is the configuration of a stage that does not read the job:

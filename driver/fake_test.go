@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -146,4 +147,19 @@ func running(name string) corev1.ContainerStatus {
 
 func waiting(name, reason string) corev1.ContainerStatus {
 	return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "details"}}}
+}
+
+func (d *testDriver) createJobPod(t *testing.T, name, jobID string) {
+	t.Helper()
+	_, err := d.client.CoreV1().Pods("default").Create(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+		Name: name, Namespace: "default", UID: types.UID("uid-" + name),
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "k8sdrv", "k8sdrv.io/job-id": jobID,
+			"k8sdrv.io/project-id": "7", "k8sdrv.io/runner": "tok", "k8sdrv.io/concurrent-id": "0"},
+	}}, metav1.CreateOptions{})
+	assert.NilError(t, err)
+}
+
+func (d *testDriver) writeState(t *testing.T, text string) {
+	t.Helper()
+	assert.NilError(t, os.WriteFile(statePath(d.Env.TmpDir), []byte(text), 0o600))
 }

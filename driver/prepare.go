@@ -51,8 +51,10 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 	if err := d.checkResources(ctx, jc.Config); err != nil {
 		return err
 	}
+	id := d.identity()
+	state := &State{Job: &id, DriverDir: jc.DriverDir}
 	for attempt, pod := range pods {
-		err = d.start(ctx, jc.Config, pod)
+		err = d.start(ctx, jc.Config, pod, state)
 		var pull *pullError
 		if err == nil || !errors.As(err, &pull) || attempt+1 == len(pods) {
 			return err
@@ -62,9 +64,9 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 	return err
 }
 
-// start creates one pod, records it, and waits until it runs; a pod that
-// cannot start is deleted.
-func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod) error {
+// start creates one pod, adds it to the job's state, and waits until it
+// runs; a pod that cannot start is deleted.
+func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod, state *State) error {
 	cluster, err := d.clusterAccess(cfg)
 	if err != nil {
 		return err
@@ -74,7 +76,7 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod)
 	if err != nil {
 		return kubeapi.Failed("create", "pod", pod.Namespace, "", err)
 	}
-	state := &State{Namespace: created.Namespace, Pod: created.Name, UID: string(created.UID), DriverDir: cfg.DriverDir}
+	state.add(PodRef{Namespace: created.Namespace, Name: created.Name, UID: string(created.UID)})
 	if err := saveState(d.Env.TmpDir, state); err != nil {
 		d.deletePod(cfg, state)
 		return err
@@ -89,8 +91,10 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod)
 	return nil
 }
 
-// deletePod removes a pod that failed to start, on its own deadline; the
-// runner's cleanup call deletes it again if this fails.
+// deletePod removes a pod that failed to start, on its own deadline, with
+// every earlier attempt's pod of the state (NotFound by now, unless its
+// own delete failed); the runner's cleanup call deletes them all again if
+// this fails.
 func (d *Driver) deletePod(cfg *config.Config, s *State) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.CleanupResourcesTimeout.Duration)
 	defer cancel()

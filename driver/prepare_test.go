@@ -20,6 +20,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/job"
 )
 
 func TestPrepareWaitsUntilEveryContainerRuns(t *testing.T) {
@@ -30,6 +31,8 @@ func TestPrepareWaitsUntilEveryContainerRuns(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, d.podNames(t), []string{state.Pod})
 	assert.Equal(t, state.Namespace, "default")
+	assert.DeepEqual(t, state.Job, &job.Identity{JobID: "42", ProjectID: "7", RunnerShortToken: "tok", ConcurrentID: "0"})
+	assert.DeepEqual(t, state.Pods, []PodRef{{Namespace: "default", Name: state.Pod, UID: state.UID}})
 }
 
 func TestPrepareFailsFastAndDeletesThePod(t *testing.T) {

@@ -39,6 +39,9 @@ func (d *Driver) Run(ctx context.Context, jc *config.JobConfig, scriptPath, stag
 	if err != nil {
 		return err
 	}
+	if id := d.identity(); !state.belongsTo(id) {
+		return foreignStateError(d.Env.TmpDir, state, id)
+	}
 	script, err := os.ReadFile(scriptPath)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", stage, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -69,4 +70,17 @@ func TestStageContainer(t *testing.T) {
 	} {
 		assert.Equal(t, StageContainer(stage), want, stage)
 	}
+}
+
+func TestRunRefusesTheStateOfAnotherJob(t *testing.T) {
+	d := newTestDriver(t)
+	d.createJobPod(t, "other-job", "43")
+	d.writeState(t, foreignState)
+	script := filepath.Join(t.TempDir(), "s")
+	assert.NilError(t, os.WriteFile(script, []byte("true"), 0o600))
+	err := d.run(context.Background(), script, "build_script")
+	assert.ErrorContains(t, err, "belongs to job 43")
+	assert.Assert(t, !strings.Contains(err.Error(), "\n"), "one line: %q", err)
+	var build *BuildFailure
+	assert.Assert(t, !errors.As(err, &build))
 }

@@ -7,18 +7,62 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/k8sdrv/k8sdrv/job"
 )
 
 // stateFile is the name, inside $TMPDIR, of the file in which prepare
 // records the job's pod for run and cleanup.
 const stateFile = "k8sdrv-state.json"
 
-// State identifies the job's pod and its in-pod paths.
+// State identifies the job, its pod (the last one prepare created, which
+// run uses) and its in-pod paths, and every pod prepare created for the
+// job, one per pull attempt, so that cleanup deletes those whose delete
+// failed during prepare too.
+//
+// A state written before k8sdrv recorded Job and Pods has only Namespace,
+// Pod, UID and DriverDir: it is taken as this job's and its one pod as all
+// of them, since nothing tells otherwise.
 type State struct {
+	Namespace string        `json:"namespace"`
+	Pod       string        `json:"pod"`
+	UID       string        `json:"uid"`
+	DriverDir string        `json:"driver_dir"`
+	Job       *job.Identity `json:"job,omitempty"`
+	Pods      []PodRef      `json:"pods,omitempty"`
+}
+
+// PodRef names one pod; the UID keeps a delete from hitting a later pod of
+// the same name.
+type PodRef struct {
 	Namespace string `json:"namespace"`
-	Pod       string `json:"pod"`
+	Name      string `json:"name"`
 	UID       string `json:"uid"`
-	DriverDir string `json:"driver_dir"`
+}
+
+// add records a newly created pod as the job's current one.
+func (s *State) add(pod PodRef) {
+	s.Namespace, s.Pod, s.UID = pod.Namespace, pod.Name, pod.UID
+	s.Pods = append(s.Pods, pod)
+}
+
+// allPods returns every pod prepare created for the job.
+func (s *State) allPods() []PodRef {
+	if len(s.Pods) == 0 {
+		return []PodRef{{Namespace: s.Namespace, Name: s.Pod, UID: s.UID}}
+	}
+	return s.Pods
+}
+
+// belongsTo reports whether the state is job id's own. A stale state left
+// by another job in a reused TMPDIR names that job's pod.
+func (s *State) belongsTo(id job.Identity) bool {
+	return s.Job == nil || *s.Job == id
+}
+
+// foreignStateError reports a state that belongs to another job.
+func foreignStateError(dir string, s *State, id job.Identity) error {
+	return fmt.Errorf("state file %s is stale: it belongs to %s, and this is %s; k8sdrv leaves its pod %s/%s alone", statePath(dir), s.Job, id, s.Namespace, s.Pod)
 }
 
 // errNoState reports a run or cleanup without prepare's state file.
@@ -60,8 +104,11 @@ func loadState(dir string) (*State, error) {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
 	var s State
-	if err := json.Unmarshal(data, &s); err != nil || s.Pod == "" {
-		return nil, fmt.Errorf("state file %s is damaged; delete it and run cleanup", statePath(dir))
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("state file %s is damaged: %w", statePath(dir), err)
+	}
+	if s.Pod == "" {
+		return nil, fmt.Errorf("state file %s is damaged: it names no pod", statePath(dir))
 	}
 	return &s, nil
 }

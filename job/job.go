@@ -247,3 +247,38 @@ func jsonEscaped(s string) string {
 	}
 	return inner(string(b))
 }
+
+// Identity tells one job's calls from another's: gitlab-runner passes the
+// same values to every call of a job, and they are in its pods' labels.
+type Identity struct {
+	JobID            string `json:"job_id"`
+	ProjectID        string `json:"project_id,omitempty"`
+	RunnerShortToken string `json:"runner,omitempty"`
+	ConcurrentID     string `json:"concurrent_id,omitempty"`
+}
+
+// IdentityFrom reads the job's identity, and nothing else, from environ
+// (os.Environ() form): run needs no more of the job to check that a
+// state file is its own.
+func IdentityFrom(environ []string) Identity {
+	var id Identity
+	fields := map[string]*string{
+		EnvPrefix + "CI_JOB_ID":             &id.JobID,
+		EnvPrefix + "CI_PROJECT_ID":         &id.ProjectID,
+		EnvPrefix + "CI_RUNNER_SHORT_TOKEN": &id.RunnerShortToken,
+		EnvPrefix + "CI_CONCURRENT_ID":      &id.ConcurrentID,
+	}
+	for _, kv := range environ {
+		if name, value, ok := strings.Cut(kv, "="); ok && fields[name] != nil {
+			*fields[name] = value
+		}
+	}
+	return id
+}
+
+func (id Identity) String() string {
+	if id.JobID == "" {
+		return "a job without CI_JOB_ID"
+	}
+	return fmt.Sprintf("job %s (project %s, runner %s, concurrent id %s)", id.JobID, id.ProjectID, id.RunnerShortToken, id.ConcurrentID)
+}

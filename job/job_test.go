@@ -308,3 +308,14 @@ func TestMaskedIn(t *testing.T) {
 	assert.DeepEqual(t, j.MaskedIn("unnamed-secret tok-12345678"), []string{"TOKEN", "a masked variable"})
 	assert.Equal(t, j.Expand("${TOKEN}-$PLAIN-$UNSET"), "tok-12345678-visible-")
 }
+
+func TestIdentityFromReadsWhatLoadReads(t *testing.T) {
+	environ := []string{"CUSTOM_ENV_CI_JOB_ID=42", "CUSTOM_ENV_CI_PROJECT_ID=7", "CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN=tok",
+		"CUSTOM_ENV_CI_CONCURRENT_ID=3", "CI_JOB_ID=not-the-job", "CUSTOM_ENV_CI_JOB_NAME=test"}
+	j, err := Load(environ, "")
+	assert.NilError(t, err)
+	id := IdentityFrom(environ)
+	assert.Equal(t, id, Identity{JobID: j.ID, ProjectID: j.ProjectID, RunnerShortToken: j.RunnerShortToken, ConcurrentID: j.ConcurrentID})
+	assert.Equal(t, id, Identity{JobID: "42", ProjectID: "7", RunnerShortToken: "tok", ConcurrentID: "3"})
+	assert.Equal(t, id.String(), "job 42 (project 7, runner tok, concurrent id 3)")
+}

@@ -51,6 +51,7 @@ func TestBuild(t *testing.T) {
 		{name: "volumes"},
 		{name: "builds-volume"},
 		{name: "identity"},
+		{name: "service-account-pull-secrets"},
 		{name: "pull-policies"},
 		{name: "lifecycle"},
 		{name: "pod-spec"},

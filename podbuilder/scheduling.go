@@ -32,8 +32,11 @@ func applyPodSettings(pod *corev1.Pod, cfg *config.Config, j *job.Job) {
 	spec.TerminationGracePeriodSeconds = p.PodTerminationGracePeriodSeconds
 	spec.ActiveDeadlineSeconds = j.ActiveDeadline()
 	spec.ServiceAccountName = cfg.ServiceAccount
+	spec.AutomountServiceAccountToken = cfg.AutomountServiceAccountToken
 	for _, name := range cfg.ImagePullSecrets {
-		spec.ImagePullSecrets = append(spec.ImagePullSecrets, corev1.LocalObjectReference{Name: name})
+		if !cfg.UseServiceAccountImagePullSecrets {
+			spec.ImagePullSecrets = append(spec.ImagePullSecrets, corev1.LocalObjectReference{Name: name})
+		}
 	}
 
 	// Operator labels first: k8sdrv's identifying labels must win, cleanup

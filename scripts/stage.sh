@@ -65,6 +65,10 @@ follow() {
 	while :; do
 		wake=
 		finished=
+		# Asked before the status, so that a supervisor that wrote it and
+		# then ended is never taken for one that died without it.
+		lost=
+		supervisor_gone && lost=1
 		# One write of a few bytes: non-empty means complete.
 		[ -s "$dir/status" ] && finished=1
 		size=$(wc -c <"$dir/log") || fail "cannot read $dir/log"
@@ -79,11 +83,22 @@ follow() {
 			printf 'k8sdrv-status %s %s\n' "$code" "$off" >&2
 			exit 0
 		fi
+		# Killed (by the script itself, or an OOM kill), it never will.
+		[ -z "$lost" ] || fail "cannot get the exit code: the stage's supervisor (pid $pgid) ended without writing the exit code"
 		# A newer follower (after a reconnect) has taken over: leave quietly.
 		read -r current <"$dir/follower" && [ "$current" = $$ ] || exit 0
 		sleep 0.2 >/dev/null 2>&1 &
 		[ -n "$wake" ] || wait $!
 	done
+}
+
+# supervisor_gone: supervise.sh (its pid is the stage's process group) has
+# ended; a zombie that the container's init never reaps counts as ended.
+# Unknown while start has not written the pid yet.
+supervisor_gone() {
+	[ -s "$dir/pgid" ] && read -r pgid <"$dir/pgid" || return 1
+	kill -0 "$pgid" 2>/dev/null || return 0
+	[ -r "/proc/$pgid/stat" ] && read -r _pid _comm state _rest <"/proc/$pgid/stat" && [ "$state" = Z ]
 }
 
 signal() {

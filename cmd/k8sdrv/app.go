@@ -140,7 +140,7 @@ func runStage(c *cli.Context, d *driver.Driver, cfg *config.Config) (*config.Job
 }
 
 // cleanup reads the job too, but needs it only when prepare's state file
-// is missing (see driver.Cleanup).
+// is missing or not this job's (see driver.Cleanup).
 func cleanup(_ *cli.Context, d *driver.Driver, cfg *config.Config) (*config.JobConfig, error) {
 	jc, jobErr := d.LoadJob(cfg)
 	return jc, d.Cleanup(jc, jobErr)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares everything the real cluster (CLUSTER=real) runs, once:
 #   * Debian packages: runc, CNI plugins, iptables + nftables, openssl,
-#     debootstrap, busybox-static (apt-get, as root);
+#     debootstrap, busybox-static (real-deps.sh: apt-get, as root);
 #   * etcd, the control plane and kubectl in $CLUSTER_BIN (build.sh control-plane,
 #     version-stamped so they report v1.37.2);
 #   * kubelet and containerd v2 (+ shim, ctr) in $REAL_BIN.
@@ -9,33 +9,6 @@
 # build never leaves a half-written binary behind. Images: real-images.sh.
 set -euo pipefail
 source "$(dirname "$0")/real-env.sh"
-
-# command-or-file package: what must exist, and the Debian package providing it.
-PACKAGES=(
-  /usr/sbin/runc:runc
-  /usr/lib/cni/bridge:containernetworking-plugins
-  /usr/sbin/iptables:iptables
-  /usr/sbin/nft:nftables
-  /usr/bin/openssl:openssl
-  /usr/sbin/debootstrap:debootstrap
-  /usr/share/keyrings/debian-archive-keyring.gpg:debian-archive-keyring
-  /bin/busybox:busybox-static
-)
-
-install_packages() {
-  local want=() entry
-  for entry in "${PACKAGES[@]}"; do
-    [ -e "${entry%%:*}" ] || want+=("${entry#*:}")
-  done
-  # A dynamically linked busybox (package busybox) cannot run inside an image.
-  if [ -e /bin/busybox ] && ! dpkg -s busybox-static >/dev/null 2>&1; then want+=(busybox-static); fi
-  [ ${#want[@]} = 0 ] && return 0
-  [ "$(id -u)" = 0 ] || { log "need root to install: ${want[*]}"; return 1; }
-  log "installing Debian packages: ${want[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${want[@]}" >&2
-}
 
 gobuild() { # dir name module-dir package [go build flags...]
   local dir=$1 name=$2 mod=$3 pkg=$4
@@ -60,7 +33,7 @@ check_version() { # binary expected-substring
 }
 
 main() {
-  install_packages
+  "$HACK_CLUSTER/real-deps.sh"
   "$HACK_CLUSTER/build.sh" control-plane >&2
   local k8s_stamp="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
   gobuild "$REAL_BIN" kubelet "$HACK_CLUSTER/tools" k8s.io/kubernetes/cmd/kubelet -ldflags "$k8s_stamp"

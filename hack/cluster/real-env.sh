@@ -56,7 +56,7 @@ KUBELET_HEALTHZ_PORT=${REAL_KUBELET_HEALTHZ_PORT:-10248}
 
 # Pod network: one bridge, host-local addresses, masquerade to the outside.
 CNI_NETWORK=k8sdrv-real
-CNI_BRIDGE=k8sdrv-br0
+CNI_BRIDGE=${REAL_CNI_BRIDGE:-k8sdrv-br0}
 POD_SUBNET=${REAL_POD_SUBNET:-10.88.0.0/16}
 SERVICE_SUBNET=${REAL_SERVICE_SUBNET:-10.96.0.0/16}
 
