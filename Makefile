@@ -70,6 +70,23 @@ cluster-up: ## start the local KWOK cluster (CLUSTER=real: the real node, root);
 cluster-down: ## stop it (CLUSTER=real: and leave the host as it was)
 	@hack/cluster/down.sh
 
+# Every Fuzz function of the module in turn (go test -fuzz takes one target
+# at a time), FUZZTIME each; go test -list finds them, -short keeping the e2e
+# TestMain from starting its cluster. One worker by default, so that the
+# machine keeps a core for other work. go test ./... runs their seeds; a
+# failing input is written to the package's testdata/fuzz/ and, committed
+# with its fix, stays a seed.
+FUZZTIME ?= 1m
+FUZZWORKERS ?= 1
+.PHONY: fuzz
+fuzz: ## every fuzz target for FUZZTIME each (default 1m), one worker (FUZZWORKERS)
+	@set -o pipefail; go test -short -list '^Fuzz' ./... | \
+	awk '/^Fuzz/ { name[n++] = $$1 } /^ok/ { for (i = 0; i < n; i++) print $$2, name[i]; n = 0 }' | \
+	while read -r pkg name; do \
+		echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZWORKERS) "$$pkg" || exit 1; \
+	done
+
 golden: ## rewrite the pod builder's golden files (review the diff like code)
 	go test ./podbuilder -update
 

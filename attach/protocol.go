@@ -40,8 +40,10 @@ func (r *result) Write(p []byte) (int, error) {
 func (r *result) line(s string) {
 	switch {
 	case strings.HasPrefix(s, scripts.StatusLine+" "):
+		// Fields, not a split on one space: some wc implementations pad
+		// the log size that stage.sh prints.
 		fields := strings.Fields(strings.TrimPrefix(s, scripts.StatusLine+" "))
-		if len(fields) != 2 {
+		if len(fields) != 2 || !unsigned(fields[0]) || !unsigned(fields[1]) {
 			r.failure = "unreadable exit code " + strconv.Quote(s)
 			return
 		}
@@ -58,6 +60,14 @@ func (r *result) line(s string) {
 		r.other.WriteString(s)
 		r.other.WriteByte('\n')
 	}
+}
+
+// unsigned reports whether s is a number as the shell prints an exit code
+// or a byte count. strconv also takes a sign, and a "-1" log size would
+// never match the bytes forwarded, so a broken status would pass for a
+// broken stream and be followed again until the reconnect timeout.
+func unsigned(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // countingWriter forwards to w and counts the bytes w accepted: the offset

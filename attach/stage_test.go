@@ -250,6 +250,12 @@ func TestResultParsesSplitProtocolLines(t *testing.T) {
 	_, _ = r.Write([]byte("k8sdrv-error not-started\n"))
 	assert.Assert(t, !r.done)
 	assert.Check(t, is.Equal(r.failure, "not-started"))
+
+	// A sign is no part of an exit code or a log size as the shell prints them.
+	r = &result{}
+	_, _ = r.Write([]byte("k8sdrv-status +0 -4\n"))
+	assert.Assert(t, !r.done)
+	assert.Check(t, is.Equal(r.failure, `unreadable exit code "k8sdrv-status +0 -4"`))
 }
 
 // TestLateLauncherDoesNotRun: once a follower has declared a directory

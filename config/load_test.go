@@ -14,7 +14,7 @@ import (
 
 // clearEnv unsets every K8SDRV_* variable for the test, so that the
 // environment of whoever runs the tests cannot change what Load returns.
-func clearEnv(t *testing.T) {
+func clearEnv(t testing.TB) {
 	t.Helper()
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
