@@ -76,6 +76,7 @@ func killWhen(t *testing.T, j *job, ready func() bool, args ...string) {
 // until cleanup_resources_timeout, then fails as a system failure with one
 // line naming the pod; the runner (or gc) can clean up later.
 func TestIntegrationCleanupWithTheAPIServerUnreachable(t *testing.T) {
+	skipShort(t)
 	proxy := newCutProxy(t, apiServerAddress(t))
 	j := newJob(t, jobOptions{})
 	direct := j.kubeconfig
