@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 
-	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/k8sdrv/k8sdrv/job"
@@ -41,14 +40,4 @@ func checkJobInput(j *job.Job) []error {
 		}
 	}
 	return errs
-}
-
-// CheckImageName reports whether name is a container image reference the
-// runtime can pull: lower-case repository, no spaces, a valid tag or
-// digest ("registry.example.com:5000/group/app:1.2", "alpine").
-func CheckImageName(name string) error {
-	if _, err := reference.ParseNormalizedNamed(name); err != nil {
-		return fmt.Errorf("not a valid image reference: %w", err)
-	}
-	return nil
 }

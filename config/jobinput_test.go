@@ -22,8 +22,8 @@ func TestForJobRefusesJobInputTheClusterWouldRefuse(t *testing.T) {
 		want string
 	}{
 		{"image with capitals", job.Job{Image: job.Image{Name: "Registry.example.com/App:1"}},
-			`image "Registry.example.com/App:1": not a valid image reference: invalid reference format: repository name (App) must be lowercase`},
-		{"image with a space", job.Job{Image: job.Image{Name: "alpine 3"}}, `image "alpine 3": not a valid image reference: invalid reference format`},
+			`image "Registry.example.com/App:1": not a valid image reference: the repository name must be lower-case`},
+		{"image with a space", job.Job{Image: job.Image{Name: "alpine 3"}}, `image "alpine 3": not a valid image reference`},
 		{"service without an image", job.Job{Services: []job.Service{svc("", "db")}}, "services[0]: service without an image name"},
 		{"service image with a bad tag", job.Job{Services: []job.Service{svc("postgres:16:1", "")}}, `services[0]: image "postgres:16:1": not a valid image reference`},
 		{"service alias", job.Job{Services: []job.Service{svc("postgres:16", "db_1")}}, `services[0] postgres:16: alias "db_1" is not a valid host name`},
