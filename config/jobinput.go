@@ -29,8 +29,8 @@ func checkJobInput(j *job.Job) []error {
 			errs = append(errs, jobErrorf("%s: image %q: %v", key, s.Name, err))
 		}
 		for _, alias := range s.Aliases() {
-			if msgs := validation.IsDNS1123Subdomain(alias); len(msgs) > 0 {
-				errs = append(errs, jobErrorf("%s %s: alias %q is not a valid host name: %s", key, s.Name, alias, msgs[0]))
+			if msg := invalidHostName(alias); msg != "" {
+				errs = append(errs, jobErrorf("%s %s: alias %q is not a valid host name: %s", key, s.Name, alias, msg))
 			}
 		}
 		for _, v := range s.Variables {

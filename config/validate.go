@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"path"
 	"sort"
-	"strings"
 
+	"github.com/k8sdrv/k8sdrv/job"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -25,17 +25,7 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 			add(key, "want an absolute path, got %q", dir)
 		}
 	}
-	if c.Host != "" {
-		if u, err := url.Parse(c.Host); err != nil || u.Host == "" {
-			add("host", "want a URL such as https://10.0.0.1:6443, got %q", c.Host)
-		}
-	}
-	if (c.CertFile == "") != (c.KeyFile == "") {
-		add("cert_file", "cert_file and key_file must be set together")
-	}
-	if (c.CertFile != "" || c.CAFile != "" || c.BearerToken != "") && c.Host == "" {
-		add("host", "required when cert_file, key_file, ca_file or bearer_token is set")
-	}
+	c.validateConnection(add)
 	for _, msg := range validation.IsDNS1123Label(c.Namespace) {
 		add("namespace", "%q is not a valid namespace: %s", c.Namespace, msg)
 	}
@@ -72,6 +62,27 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	c.Images.validate(add)
 	c.ContainerLifecycle.validate(add)
 	validatePatches(c.PodSpec, add)
+	c.validateImages(add)
+}
+
+// validateConnection checks how k8sdrv reaches the API server.
+func (c *Config) validateConnection(add func(key, format string, args ...any)) {
+	if c.Host != "" {
+		if u, err := url.Parse(c.Host); err != nil || u.Host == "" {
+			add("host", "want a URL such as https://10.0.0.1:6443, got %q", c.Host)
+		}
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		add("cert_file", "cert_file and key_file must be set together")
+	}
+	if (c.CertFile != "" || c.CAFile != "" || c.BearerToken != "") && c.Host == "" {
+		add("host", "required when cert_file, key_file, ca_file or bearer_token is set")
+	}
+}
+
+// validateImages checks the operator's images and [[services]] as the
+// runtime would read them at pull time.
+func (c *Config) validateImages(add func(key, format string, args ...any)) {
 	for key, image := range map[string]string{"image": c.Image, "helper_image": c.HelperImage} {
 		if err := CheckImageName(image); image != "" && err != nil {
 			add(key, "%q: %v", image, err)
@@ -84,12 +95,20 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 		} else if err := CheckImageName(svc.Name); err != nil {
 			add(key+".name", "%q: %v", svc.Name, err)
 		}
-		for _, alias := range strings.FieldsFunc(svc.Alias, func(r rune) bool { return r == ',' || r == ' ' }) {
-			if msgs := validation.IsDNS1123Subdomain(alias); len(msgs) > 0 {
-				add(key+".alias", "%q is not a valid host name: %s", alias, msgs[0])
+		for _, alias := range (job.Service{Image: job.Image{Alias: svc.Alias}}).Aliases() {
+			if msg := invalidHostName(alias); msg != "" {
+				add(key+".alias", "%q is not a valid host name: %s", alias, msg)
 			}
 		}
 	}
+}
+
+// invalidHostName says why name cannot be a service's host name, or "".
+func invalidHostName(name string) string {
+	if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
+		return msgs[0]
+	}
+	return ""
 }
 
 // sortErrors orders errors by message so that reports are stable.
