@@ -71,8 +71,9 @@ func (d *Driver) GC(ctx context.Context, cfg *config.Config, o GCOptions) error 
 // gcNamespace collects one namespace and returns how many pods it found
 // (and, with Delete, deleted).
 func (d *Driver) gcNamespace(ctx context.Context, cfg *config.Config, cluster Cluster, ns string, selector map[string]string, o GCOptions) (int, error) {
+	ours := labels.SelectorFromSet(selector)
 	// kubeAPI: pods, list
-	list, err := cluster.Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()})
+	list, err := cluster.Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: ours.String()})
 	if err != nil {
 		return 0, kubeapi.Failed("list", "pods", ns, "", err)
 	}
@@ -82,7 +83,7 @@ func (d *Driver) gcNamespace(ctx context.Context, cfg *config.Config, cluster Cl
 	for i := range list.Items {
 		pod := &list.Items[i]
 		reason, over := jobOver(pod, now, o)
-		if !over || !labels.SelectorFromSet(selector).Matches(labels.Set(pod.Labels)) {
+		if !over || !ours.Matches(labels.Set(pod.Labels)) {
 			continue
 		}
 		found++
