@@ -74,7 +74,17 @@ func TestPodStatus(t *testing.T) {
 		pod  *corev1.Pod
 		want string
 	}{
-		{testPod(corev1.PodPending), "status is Pending"},
+		{testPod(corev1.PodPending), "status is Pending (not yet taken by scheduler default-scheduler)"},
+		{func() *corev1.Pod {
+			p := testPod(corev1.PodPending)
+			p.Spec.SchedulerName = "batch"
+			return p
+		}(), "status is Pending (not yet taken by scheduler batch)"},
+		{func() *corev1.Pod {
+			p := testPod(corev1.PodPending)
+			p.Spec.NodeName = "node-1" // bound by hand: no scheduler involved
+			return p
+		}(), "status is Pending"},
 		{unschedulable, "status is Pending (Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.)"},
 		{testPod(corev1.PodPending, waiting("build", "ContainerCreating"), waiting("helper", "PodInitializing")),
 			"status is Pending (build ContainerCreating, helper PodInitializing)"},

@@ -73,10 +73,22 @@ func progress(pod *corev1.Pod) string {
 // podStatus says where the pod stands: its phase and why it is not running.
 func podStatus(pod *corev1.Pod) string {
 	var parts []string
+	seen := false // by a scheduler: it sets PodScheduled either way
 	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason != "" {
+		if c.Type != corev1.PodScheduled {
+			continue
+		}
+		seen = true
+		if c.Status == corev1.ConditionFalse && c.Reason != "" {
 			parts = append(parts, fmt.Sprintf("%s: %s", c.Reason, c.Message))
 		}
+	}
+	if !seen && pod.Spec.NodeName == "" && len(pod.Status.ContainerStatuses) == 0 && pod.Status.Phase == corev1.PodPending {
+		scheduler := pod.Spec.SchedulerName
+		if scheduler == "" {
+			scheduler = corev1.DefaultSchedulerName
+		}
+		parts = append(parts, "not yet taken by scheduler "+scheduler)
 	}
 	for _, cs := range pod.Status.ContainerStatuses {
 		if cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {

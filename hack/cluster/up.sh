@@ -9,23 +9,58 @@ select_cluster up "$@"
 NEW_CONFIG=$CLUSTER_DIR/kwok-config.new.yaml
 
 # Healthy means: created from the same config, apiserver answers, the node is
-# Ready and pods can be created (the default ServiceAccount exists).
+# Ready, pods can be created (the default ServiceAccount exists) and a pod
+# gets scheduled and runs.
 healthy() {
   [ -s "$KUBECONFIG_FILE" ] && [ -s "$APPLIED_CONFIG" ] || return 1
   cmp -s "$NEW_CONFIG" "$APPLIED_CONFIG" || { log "cluster config changed"; return 1; }
   [ "$(kc get --raw /healthz 2>/dev/null)" = ok ] || return 1
-  node_ready && kc get serviceaccount default -n default >/dev/null 2>&1
+  node_ready && kc get serviceaccount default -n default >/dev/null 2>&1 || return 1
+  probe_pod 20
+}
+
+PROBE_POD=k8sdrv-cluster-probe
+
+# probe_pod SECONDS: a pod in namespace default must be scheduled onto the node and
+# reported Running (by kwok) within SECONDS, then it is deleted again. Proves
+# the scheduler and kwok's controller work before any test relies on them.
+probe_pod() {
+  local timeout=$1
+  kc delete pod -n default "$PROBE_POD" --ignore-not-found --wait=true >/dev/null 2>&1 || true
+  kc apply -f - >/dev/null <<EOF || return 1
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $PROBE_POD
+  namespace: default
+spec:
+  containers:
+  - name: probe
+    image: k8sdrv-probe:1
+  terminationGracePeriodSeconds: 0
+EOF
+  if ! wait_for "$timeout" "probe pod $PROBE_POD to run" probe_running; then
+    log "probe pod: $(kc get pod -n default "$PROBE_POD" -o 'jsonpath={.status.phase} {.status.conditions}' 2>&1)"
+    kc delete pod -n default "$PROBE_POD" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+    return 1
+  fi
+  kc delete pod -n default "$PROBE_POD" --wait=true >/dev/null
+}
+
+probe_running() {
+  [ "$(kc get pod -n default "$PROBE_POD" -o 'jsonpath={.status.phase}' 2>/dev/null)" = Running ]
 }
 
 
 apiserver_ok() { [ "$(kc get --raw /healthz 2>/dev/null)" = ok ]; }
 
 create_cluster() {
-  # kwokctl keeps the config of an existing cluster and would ignore -c, so a
-  # changed config means a fresh cluster; a stopped one with the same config is
-  # just restarted by `create`.
-  if cluster_exists && ! cmp -s "$NEW_CONFIG" "$APPLIED_CONFIG"; then
-    log "deleting cluster $CLUSTER_NAME to apply the new config"
+  # An existing cluster that is not healthy starts over from an empty etcd:
+  # kwokctl would otherwise keep its old config and "continue" it with the
+  # previous run's pods, node status and leader leases, where a scheduler
+  # can sit for minutes without taking new pods.
+  if cluster_exists; then
+    log "deleting the stopped or unhealthy cluster $CLUSTER_NAME to start it fresh"
     run_kwokctl delete cluster --name "$CLUSTER_NAME" >&2
   fi
   rm -f "$APPLIED_CONFIG"
@@ -90,6 +125,7 @@ start() {
   apply_node
   wait_for 60 "node $NODE_NAME to be Ready" node_ready
   wait_for 60 "ServiceAccount default/default" default_sa
+  probe_pod 60
   cp "$NEW_CONFIG" "$APPLIED_CONFIG"
   log "cluster $CLUSTER_NAME ready in $((SECONDS - start))s"
 }
