@@ -1,33 +1,43 @@
 package e2e
 
 import (
-	"io"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
 // cutProxy forwards TCP connections to the API server and can cut all of
-// them at once, as a restarting API server or an idle-killing load
-// balancer does.
+// them at once, as a restarting API server does; with an idle limit it also
+// closes each connection that carried no byte either way for that long, as
+// a load balancer with an idle timeout does.
 type cutProxy struct {
-	listener net.Listener
-	target   string
-	mu       sync.Mutex
-	conns    map[net.Conn]bool
-	cuts     int
+	listener  net.Listener
+	target    string
+	mu        sync.Mutex
+	conns     map[net.Conn]bool
+	cuts      int
+	idleCuts  atomic.Int64
+	idleLimit time.Duration
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
+	return newIdleProxy(t, target, 0)
+}
+
+// newIdleProxy is a cutProxy that also closes connections idle for idle
+// (0: never).
+func newIdleProxy(t *testing.T, target string, idle time.Duration) *cutProxy {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	assert.NilError(t, err)
-	p := &cutProxy{listener: l, target: target, conns: map[net.Conn]bool{}}
+	p := &cutProxy{listener: l, target: target, conns: map[net.Conn]bool{}, idleLimit: idle}
 	go p.serve()
 	t.Cleanup(func() { l.Close(); p.cut() })
 	return p
@@ -45,15 +55,64 @@ func (p *cutProxy) serve() {
 			continue
 		}
 		p.track(client, server)
-		go pipe(client, server)
-		go pipe(server, client)
+		var last atomic.Int64 // unix nanoseconds of the last byte either way
+		last.Store(time.Now().UnixNano())
+		go p.pipe(client, server, &last)
+		go p.pipe(server, client, &last)
+		if p.idleLimit > 0 {
+			go p.closeWhenIdle(client, server, &last)
+		}
 	}
 }
 
-func pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
+// closeWhenIdle closes the pair once no byte has passed for idleLimit.
+func (p *cutProxy) closeWhenIdle(client, server net.Conn, last *atomic.Int64) {
+	tick := time.NewTicker(p.idleLimit / 10)
+	defer tick.Stop()
+	for range tick.C {
+		p.mu.Lock()
+		open := p.conns[client]
+		p.mu.Unlock()
+		if !open {
+			return
+		}
+		if time.Since(time.Unix(0, last.Load())) >= p.idleLimit {
+			p.idleCuts.Add(1)
+			p.untrack(client, server)
+			client.Close()
+			server.Close()
+			return
+		}
+	}
+}
+
+// pipe copies src to dst, noting the time of every read in last, and
+// closes both when either side ends.
+func (p *cutProxy) pipe(dst, src net.Conn, last *atomic.Int64) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			last.Store(time.Now().UnixNano())
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	p.untrack(dst, src)
 	dst.Close()
 	src.Close()
+}
+
+func (p *cutProxy) untrack(conns ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range conns {
+		delete(p.conns, c)
+	}
 }
 
 func (p *cutProxy) track(conns ...net.Conn) {

@@ -54,6 +54,8 @@ node_ready() {
   [ "$(kc get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
+apiserver_ok() { [ "$(kc get --raw /healthz 2>/dev/null)" = ok ]; }
+
 default_sa() { kc get serviceaccount default -n default; }
 
 # select_cluster ACTION ARGS...: CLUSTER=real hands ACTION (up or down) to

@@ -52,8 +52,6 @@ probe_running() {
 }
 
 
-apiserver_ok() { [ "$(kc get --raw /healthz 2>/dev/null)" = ok ]; }
-
 create_cluster() {
   # An existing cluster that is not healthy starts over from an empty etcd:
   # kwokctl would otherwise keep its old config and "continue" it with the

@@ -1,0 +1,238 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+)
+
+// soak is true under make soak (K8SDRV_E2E_SOAK=1): the fault scenarios run
+// at their full size (100 stages, a 10-minute silence, 1,000 jobs) instead
+// of the short versions make test runs.
+func soak() bool { return os.Getenv("K8SDRV_E2E_SOAK") != "" }
+
+// sized returns full under make soak and short otherwise.
+func sized[T any](short, full T) T {
+	if soak() {
+		return full
+	}
+	return short
+}
+
+// stageCase is one stage of the random-cuts scenario: what its script
+// prints and how it ends.
+type stageCase struct {
+	name   string
+	script string
+	output []byte
+	code   int // the job's exit code; 0 is success
+}
+
+// mixedStage returns the i-th stage of the random-cuts scenario: output of
+// a few bytes to a MiB, text or binary (every byte value), ending 0, 1, 3
+// or killed by SIGKILL (137).
+func mixedStage(i int, rng *rand.Rand) stageCase {
+	var out []byte
+	var script string
+	switch i % 4 {
+	case 0: // a short line
+		out = []byte(fmt.Sprintf("stage %d\n", i))
+		script = fmt.Sprintf("echo 'stage %d'\n", i)
+	case 1: // 8 KiB of numbered lines
+		var b strings.Builder
+		for n := 1; b.Len() < 8<<10; n++ {
+			fmt.Fprintf(&b, "%d line %d of stage %d\n", n, n, i)
+		}
+		out = []byte(b.String())
+		script = fmt.Sprintf("n=1; while [ $n -le %d ]; do echo \"$n line $n of stage %d\"; n=$((n+1)); done\n", strings.Count(b.String(), "\n"), i)
+	case 2: // binary: random bytes with every value, no trailing newline
+		size := 64<<10 + rng.IntN(192<<10)
+		out = make([]byte, size)
+		for k := range out {
+			out[k] = byte(rng.Uint32())
+		}
+		for v := range 256 {
+			out[v] = byte(v)
+		}
+		script = "base64 -d <<'EOF'\n" + wrap(base64.StdEncoding.EncodeToString(out), 76) + "EOF\n"
+	case 3: // 1 MiB in bursts with pauses, so cuts land mid-stream
+		line := strings.Repeat("y", 1023) + "\n"
+		out = []byte(strings.Repeat(line, 1024))
+		script = "l=" + strings.Repeat("y", 1023) + "\nfor k in 1 2 3 4 5 6 7 8; do n=0; while [ $n -lt 128 ]; do echo \"$l\"; n=$((n+1)); done; sleep 0.05; done\n"
+	}
+	codes := []int{0, 1, 3, 137}
+	c := codes[(i/4+i)%4]
+	switch c {
+	case 0:
+	case 137:
+		script += "kill -KILL $$\n"
+	default:
+		script += "exit " + strconv.Itoa(c) + "\n"
+	}
+	return stageCase{name: fmt.Sprintf("stage %d (kind %d, exit %d, %d bytes)", i, i%4, c, len(out)), script: script, output: out, code: c}
+}
+
+// wrap breaks s into lines of width characters.
+func wrap(s string, width int) string {
+	var b strings.Builder
+	for len(s) > width {
+		b.WriteString(s[:width] + "\n")
+		s = s[width:]
+	}
+	return b.String() + s + "\n"
+}
+
+// TestIntegrationStagesUnderRandomCuts runs many stages of one job (mixed
+// output sizes, binary output, exit codes 0/1/3/137) while every API
+// connection is cut at random moments: every stage's output must arrive
+// byte-exact and every exit code must be right.
+func TestIntegrationStagesUnderRandomCuts(t *testing.T) {
+	skipShort(t)
+	stages := sized(16, 100)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	proxy := newCutProxy(t, apiServerAddress(t))
+	j := newJob(t, jobOptions{})
+	j.kubeconfig = proxy.kubeconfigVia(t)
+	assert.Equal(t, j.call("prepare").code, 0)
+
+	// Cuts at random moments, 50-700 ms apart, for as long as stages run.
+	var cuts atomic.Int64
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cutRNG := rand.New(rand.NewPCG(seed, 2))
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(50+cutRNG.IntN(650)) * time.Millisecond):
+				cuts.Add(int64(proxy.cut()))
+			}
+		}
+	}()
+
+	exact := 0
+	for i := range stages {
+		sc := mixedStage(i, rng)
+		r := j.run("build_script", sc.script)
+		wantCall, wantBuild := 0, ""
+		if sc.code != 0 {
+			wantCall, wantBuild = 1, strconv.Itoa(sc.code)
+		}
+		ok := r.code == wantCall && j.buildExitCode() == wantBuild && bytes.Equal([]byte(r.stdout), sc.output)
+		if ok {
+			exact++
+		} else {
+			t.Errorf("%s: exit %d (want %d), build exit code %q (want %q), %d bytes (want %d), same bytes %v; stderr:\n%s",
+				sc.name, r.code, wantCall, j.buildExitCode(), wantBuild, len(r.stdout), len(sc.output), ok, r.stderr)
+		}
+		_ = os.Remove(filepath.Join(j.tmp, "build-exit-code"))
+	}
+	stop()
+	<-done
+	t.Logf("random cuts: %d of %d stages byte-exact with the right exit code; %d connections cut", exact, stages, cuts.Load())
+	assert.Assert(t, cuts.Load() >= int64(stages/2), "too few cuts (%d) for the scenario to mean anything", cuts.Load())
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestIntegrationSilentStageBehindIdleClosingProxy: a stage that prints
+// nothing for longer than a proxy lets a connection sit idle (the proxy
+// closes it) still ends with its exact output and exit code: no false
+// failure, no false success.
+func TestIntegrationSilentStageBehindIdleClosingProxy(t *testing.T) {
+	skipShort(t)
+	silence := sized(20*time.Second, 10*time.Minute)
+	idle := sized(3*time.Second, 60*time.Second)
+	proxy := newIdleProxy(t, apiServerAddress(t), idle)
+	j := newJob(t, jobOptions{})
+	j.kubeconfig = proxy.kubeconfigVia(t)
+	assert.Equal(t, j.call("prepare").code, 0)
+
+	script := fmt.Sprintf("echo before\nsleep %d\necho after\nexit 3\n", int(silence.Seconds()))
+	r := j.run("build_script", script)
+	t.Logf("silent %s behind a proxy closing connections idle for %s: %d idle connections closed; stderr:\n%s",
+		silence, idle, proxy.idleCuts.Load(), r.stderr)
+	assert.Equal(t, r.code, 1, r.stderr)
+	assert.Equal(t, j.buildExitCode(), "3")
+	assert.Equal(t, r.stdout, "before\nafter\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// restartAPIServer restarts the KWOK cluster's kube-apiserver: every
+// connection is cut and nothing listens for a couple of seconds.
+func restartAPIServer(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("../hack/cluster/restart-apiserver.sh").CombinedOutput()
+	assert.NilError(t, err, string(out))
+}
+
+// TestIntegrationAPIServerRestartMidStage restarts the API server while a
+// stage prints: the stage's output arrives byte-exact and its exit code is
+// right.
+func TestIntegrationAPIServerRestartMidStage(t *testing.T) {
+	requireKWOK(t, "restarts the local cluster's kube-apiserver")
+	rounds := sized(2, 10)
+	for round := 1; round <= rounds; round++ {
+		j := newJob(t, jobOptions{})
+		assert.Equal(t, j.call("prepare").code, 0)
+		var want strings.Builder
+		for i := 1; i <= 60; i++ {
+			fmt.Fprintf(&want, "line %d\n", i)
+		}
+		script := j.stageScript("build_script", "for i in $(seq 1 60); do echo \"line $i\"; sleep 0.1; done\nexit 4\n")
+		cmd := j.command(context.Background(), "run", script, "build_script")
+		var stdout, stderr syncBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		assert.NilError(t, cmd.Start())
+		waitFor(t, 20*time.Second, func() bool { return strings.Contains(stdout.String(), "line 5\n") })
+		restartAPIServer(t)
+		err := cmd.Wait()
+		t.Logf("round %d: stderr:\n%s", round, stderr.String())
+		assert.Equal(t, exitCode(err), 1, stderr.String())
+		assert.Equal(t, j.buildExitCode(), "4")
+		assert.Equal(t, stdout.String(), want.String())
+		assert.Equal(t, j.call("cleanup").code, 0)
+	}
+	t.Logf("API server restarted mid-stage: %d of %d rounds byte-exact with the right exit code", rounds, rounds)
+}
+
+// TestIntegrationAPIServerRestartMidPrepare restarts the API server while
+// prepare runs, at a different moment each round (before or after the
+// pod's create): prepare still ends with one running pod, and the job runs.
+func TestIntegrationAPIServerRestartMidPrepare(t *testing.T) {
+	requireKWOK(t, "restarts the local cluster's kube-apiserver")
+	rounds := sized(3, 10)
+	for round := 1; round <= rounds; round++ {
+		j := newJob(t, jobOptions{})
+		cmd := j.command(context.Background(), "prepare")
+		var stdout, stderr syncBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		assert.NilError(t, cmd.Start())
+		time.Sleep(time.Duration(round-1) * 40 * time.Millisecond)
+		restartAPIServer(t)
+		err := cmd.Wait()
+		t.Logf("round %d: stderr:\n%s", round, stderr.String())
+		assert.Equal(t, exitCode(err), 0, stderr.String())
+		assert.Equal(t, len(j.pods()), 1, "pods of the job: %v", j.pods())
+		r := j.run("build_script", "echo ok\n")
+		assert.Equal(t, r.code, 0, r.stderr)
+		assert.Equal(t, r.stdout, "ok\n")
+		assert.Equal(t, j.call("cleanup").code, 0)
+	}
+	t.Logf("API server restarted mid-prepare: %d of %d rounds prepared one pod and ran", rounds, rounds)
+}
