@@ -53,6 +53,7 @@ type Config struct {
 	Security   `envconfig:"K8SDRV_SECURITY"`
 	Overwrites `envconfig:"K8SDRV_OVERWRITES"`
 	Images     `envconfig:"K8SDRV_IMAGES"`
+	Retry      `envconfig:"K8SDRV_RETRY"`
 
 	PrintPodWarningEvents *bool `toml:"print_pod_warning_events" envconfig:"K8SDRV_PRINT_POD_WARNING_EVENTS"`
 	// ResourceAvailabilityCheckMaxAttempts is how often prepare checks, 5 s
@@ -146,6 +147,7 @@ func (c *Config) applyDefaults() {
 	if c.InitPermissionsContainerSecurityContext != nil {
 		c.Warnings = append(c.Warnings, "init_permissions_container_security_context has no effect: k8sdrv runs no init-permissions container (its builds and cache volumes are world-writable emptyDirs)")
 	}
+	c.Warnings = append(c.Warnings, c.Retry.warnings()...)
 	if c.TerminationGracePeriodSeconds != nil {
 		c.Warnings = append(c.Warnings, "terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)")
 		if c.PodTerminationGracePeriodSeconds == nil {

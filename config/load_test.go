@@ -79,6 +79,9 @@ poll_interval = 5
 cleanup_resources_timeout = "90s"
 driver_dir = "/opt/k8sdrv"
 reconnect_timeout = "2m"
+retry_limit = 7
+retry_backoff_max = 4000
+retry_limits = { "exceeded quota" = 20, "etcdserver: request timed out" = 3 }
 node_selector = { "kubernetes.io/arch" = "amd64" }
 node_tolerations = { "node-role=ci" = "NoSchedule", "onlyKey" = "", "empty.value=" = "PreferNoSchedule" }
 affinity = { node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "zone", operator = "In", values = ["a", "b"] }] }] } } }
@@ -231,6 +234,8 @@ func fullKubernetes() Config {
 			UseServiceAccountImagePullSecrets: true,
 			AutomountServiceAccountToken:      new(false),
 		},
+		Retry: Retry{RetryLimit: 7, RetryBackoffMax: 4000,
+			RetryLimits: map[string]int{"exceeded quota": 20, "etcdserver: request timed out": 3}},
 		PollTimeout:             600,
 		PollInterval:            5,
 		CleanupResourcesTimeout: Duration{90 * time.Second},

@@ -24,6 +24,16 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`$FILE:2: node_tolerations."gpu=true": effect "NoScheduler" is not one of NoSchedule, PreferNoSchedule, NoExecute or ""`},
 		},
 		{
+			name: "bad retry settings",
+			body: "retry_limit = -1\nretry_backoff_max = -5\n[retry_limits]\n\"exceeded quota\" = 0\n\" \" = 2",
+			want: []string{
+				"$FILE:1: retry_limit: want 0 (the default, 5 tries) or more, got -1",
+				"$FILE:2: retry_backoff_max: want milliseconds from 0 (the default, 2000) to 600000, got -5",
+				`$FILE:4: retry_limits."exceeded quota": want 1 or more tries, got 0`,
+				`$FILE:5: retry_limits." ": want the text of an error message, got an empty key`,
+			},
+		},
+		{
 			name: "unknown dns_policy",
 			body: `dns_policy = "clusterfirst"`,
 			want: []string{`$FILE:1: dns_policy: "clusterfirst" is not one of none, default, cluster-first, cluster-first-with-host-net`},

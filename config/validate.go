@@ -50,6 +50,7 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	if c.ReconnectTimeout.Duration < 0 {
 		add("reconnect_timeout", "want a positive duration")
 	}
+	c.Retry.validate(add)
 	c.Pod.validate(add)
 	c.Security.validate(add)
 	c.Volumes.validate(add)

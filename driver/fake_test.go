@@ -48,6 +48,8 @@ func newTestDriver(t *testing.T) *testDriver {
 		pod := action.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
 		if pod.Name == "" {
 			pod.Name = fmt.Sprintf("%s%05d", pod.GenerateName, seq.Add(1))
+		}
+		if pod.UID == "" {
 			pod.UID = types.UID("uid-" + pod.Name[len(pod.Name)-5:])
 		}
 		return false, nil, nil

@@ -7,11 +7,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/k8sdrv/k8sdrv/config"
-	"github.com/k8sdrv/k8sdrv/kubeapi"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
@@ -71,10 +69,9 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod,
 	if err != nil {
 		return err
 	}
-	// kubeAPI: pods, create
-	created, err := cluster.Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	created, err := d.createPod(ctx, cfg, cluster.Pods(pod.Namespace), pod)
 	if err != nil {
-		return kubeapi.Failed("create", "pod", pod.Namespace, "", err)
+		return err
 	}
 	state.add(PodRef{Namespace: created.Namespace, Name: created.Name, UID: string(created.UID)})
 	if err := saveState(d.Env.TmpDir, state); err != nil {
@@ -83,7 +80,7 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod,
 	}
 	d.Log.Info().Msgf("Created pod %s/%s", created.Namespace, created.Name)
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
-	if err := d.waitRunning(ctx, cluster, created, timeout); err != nil {
+	if err := d.waitRunning(ctx, cluster, cfg.Retry, created, timeout); err != nil {
 		d.printWarningEvents(cfg, cluster, state.Namespace, state.Pod)
 		d.deletePod(cfg, state)
 		return err

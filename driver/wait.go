@@ -7,13 +7,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/k8sdrv/k8sdrv/kubeapi"
 	"github.com/rs/zerolog"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 )
 
 // failFastReasons are container waiting reasons that waiting cannot cure.
@@ -104,7 +106,7 @@ func podStatus(pod *corev1.Pod) string {
 
 // waitRunning watches the pod until it runs, fails, or timeout passes. A
 // closed watch is resumed from the last resource version seen.
-func (d *Driver) waitRunning(parent context.Context, cluster Cluster, pod *corev1.Pod, timeout time.Duration) error {
+func (d *Driver) waitRunning(parent context.Context, cluster Cluster, retry config.Retry, pod *corev1.Pod, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	timeoutError := func(pod *corev1.Pod, timeout time.Duration) error {
@@ -119,10 +121,14 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, pod *corev
 		if done, err := w.evaluate(w.last); done {
 			return err
 		}
-		// kubeAPI: pods, watch
-		watcher, err := pods.Watch(ctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
-			ResourceVersion: w.last.ResourceVersion,
+		var watcher watch.Interface
+		err := d.retryAPI(ctx, retry, "watch pod "+pod.Namespace+"/"+pod.Name, func(ctx context.Context) (err error) {
+			// kubeAPI: pods, watch
+			watcher, err = pods.Watch(ctx, metav1.ListOptions{
+				FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
+				ResourceVersion: w.last.ResourceVersion,
+			})
+			return err
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -138,8 +144,15 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, pod *corev
 		case ctx.Err() != nil:
 			return timeoutError(w.last, timeout)
 		case apierrors.IsGone(err) || apierrors.IsResourceExpired(err):
-			// kubeAPI: pods, get
-			if w.last, err = pods.Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
+			err = d.retryAPI(ctx, retry, "get pod "+pod.Namespace+"/"+pod.Name, func(ctx context.Context) (err error) {
+				// kubeAPI: pods, get
+				current, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+				if err == nil {
+					w.last = current
+				}
+				return err
+			})
+			if err != nil {
 				return kubeapi.Failed("get", "pod", pod.Namespace, pod.Name, err)
 			}
 		case err != nil:

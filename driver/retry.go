@@ -1,0 +1,83 @@
+package driver
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/kubeapi"
+	"github.com/k8sdrv/k8sdrv/podbuilder"
+)
+
+// firstRetryPause is the pause before the second try (tests shorten it).
+var firstRetryPause = config.RetryBackoffMin
+
+// retryAPI calls call until it succeeds, fails with an error that is not
+// worth another try, has been tried as often as the retry policy allows
+// for its error, or ctx ends. Pauses start at 500 ms and double up to
+// retry_backoff_max. Worth another try: network errors, an overloaded or
+// restarting API server (429, 5xx, timeouts) and any error whose message
+// holds a text named in retry_limits.
+func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string, call func(context.Context) error) error {
+	pause := firstRetryPause
+	for try := 1; ; try++ {
+		err := call(ctx)
+		if err == nil {
+			return nil
+		}
+		tries, named := policy.Tries(err.Error())
+		if !named && !retriable(err) || try >= tries || ctx.Err() != nil {
+			return err
+		}
+		d.Log.Warn().Msgf("%s failed (try %d of %d), trying again in %s: %v", what, try, tries, pause, err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = max(min(2*pause, policy.BackoffMax()), firstRetryPause)
+	}
+}
+
+// createPod creates pod under a name k8sdrv picks itself (its generateName
+// prefix and five random characters, as the API server would pick), so
+// that a create tried again after an ambiguous failure (the connection
+// broke after the request was sent) finds the pod the first try made
+// instead of making a second one.
+func (d *Driver) createPod(ctx context.Context, cfg *config.Config, pods kubeapi.Pods, pod *corev1.Pod) (*corev1.Pod, error) {
+	pod = pod.DeepCopy()
+	if pod.Name == "" {
+		pod.Name = pod.GenerateName + utilrand.String(5)
+		pod.GenerateName = ""
+	}
+	var created *corev1.Pod
+	err := d.retryAPI(ctx, cfg.Retry, "create pod "+pod.Namespace+"/"+pod.Name, func(ctx context.Context) error {
+		for renamed := 0; ; renamed++ {
+			var err error
+			// kubeAPI: pods, create
+			created, err = pods.Create(ctx, pod, metav1.CreateOptions{})
+			if !apierrors.IsAlreadyExists(err) || renamed == 3 {
+				return err
+			}
+			// kubeAPI: pods, get
+			existing, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if existing.Labels[podbuilder.LabelJobID] == pod.Labels[podbuilder.LabelJobID] && existing.DeletionTimestamp == nil {
+				created = existing // an earlier try of this call made it
+				return nil
+			}
+			pod.Name = pod.Name[:len(pod.Name)-5] + utilrand.String(5) // someone else's: another name
+		}
+	})
+	if err != nil {
+		return nil, kubeapi.Failed("create", "pod", pod.Namespace, "", err)
+	}
+	return created, nil
+}

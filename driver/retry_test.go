@@ -1,0 +1,124 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+func shortRetryPauses(t *testing.T) {
+	old := firstRetryPause
+	firstRetryPause = time.Millisecond
+	t.Cleanup(func() { firstRetryPause = old })
+}
+
+// refused is what client-go returns while nothing listens on the API
+// server's address (a restart).
+var refused = &netError{syscall.ECONNREFUSED}
+
+type netError struct{ errno syscall.Errno }
+
+func (e *netError) Error() string { return "dial tcp 10.0.0.1:6443: connect: " + e.errno.Error() }
+func (e *netError) Unwrap() error { return e.errno }
+
+func TestPrepareRetriesCreateWhileTheAPIServerIsDown(t *testing.T) {
+	shortRetryPauses(t)
+	d := newTestDriver(t)
+	d.setStatusWhenCreated(t, running("build"), running("helper"))
+	tries := 0
+	d.client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		tries++
+		if tries < 3 {
+			return true, nil, refused
+		}
+		return false, nil, nil
+	})
+	assert.NilError(t, d.prepare(context.Background()))
+	assert.Equal(t, tries, 3)
+	assert.Equal(t, len(d.podNames(t)), 1)
+	assert.Assert(t, is.Contains(d.stderr.String(), "WARNING: create pod default/runner-tok-project-7-concurrent-0-"))
+	assert.Assert(t, is.Contains(d.stderr.String(), "failed (try 2 of 5), trying again in"))
+}
+
+// A create whose request landed but whose answer was lost is tried again:
+// the second try finds the first one's pod (same name) and takes it, so
+// the job has one pod, not two.
+func TestPrepareTakesThePodOfAnAmbiguousCreate(t *testing.T) {
+	shortRetryPauses(t)
+	d := newTestDriver(t)
+	d.setStatusWhenCreated(t, running("build"), running("helper"))
+	tries := 0
+	d.client.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		tries++
+		if tries == 1 { // the create lands, the connection breaks before the answer
+			pod := action.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+			assert.NilError(t, d.client.Tracker().Create(podsResource.WithVersion("v1"), pod, pod.Namespace))
+			return true, nil, errors.New("http2: client connection lost")
+		}
+		return false, nil, nil
+	})
+	assert.NilError(t, d.prepare(context.Background()))
+	assert.Equal(t, tries, 2)
+	assert.Equal(t, len(d.podNames(t)), 1)
+	state, err := loadState(d.Env.TmpDir)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, []string{state.Pod}, d.podNames(t))
+}
+
+func TestPrepareRetryLimits(t *testing.T) {
+	shortRetryPauses(t)
+	quota := apierrors.NewForbidden(podsResource, "p", errors.New("exceeded quota: q, requested: limits.cpu=2"))
+	for _, tc := range []struct {
+		name   string
+		config func(d *testDriver)
+		err    error
+		tries  int
+	}{
+		{"a refusal is not tried again", func(*testDriver) {}, quota, 1},
+		{"retry_limits names it", func(d *testDriver) { d.cfg.RetryLimits = map[string]int{"exceeded quota": 3} }, quota, 3},
+		{"retry_limit bounds network errors", func(d *testDriver) { d.cfg.RetryLimit = 2 }, refused, 2},
+		{"the default is 5 tries", func(*testDriver) {}, apierrors.NewServiceUnavailable("etcdserver: request timed out"), 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newTestDriver(t)
+			tc.config(d)
+			tries := 0
+			d.client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+				tries++
+				return true, nil, tc.err
+			})
+			err := d.prepare(context.Background())
+			assert.ErrorContains(t, err, "create pod in namespace default")
+			assert.Equal(t, tries, tc.tries)
+			assert.Equal(t, strings.Count(d.stderr.String(), "trying again"), tc.tries-1)
+			assert.DeepEqual(t, d.podNames(t), []string(nil))
+		})
+	}
+}
+
+func TestPrepareRetriesTheWatchWhileTheAPIServerIsDown(t *testing.T) {
+	shortRetryPauses(t)
+	d := newTestDriver(t)
+	d.setStatusWhenCreated(t, running("build"), running("helper"))
+	tries := 0
+	d.client.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watch.Interface, error) {
+		tries++
+		if tries < 3 {
+			return true, nil, refused
+		}
+		return false, nil, nil // on to setStatusWhenCreated's watch
+	})
+	assert.NilError(t, d.prepare(context.Background()))
+	assert.Equal(t, tries, 3)
+}
