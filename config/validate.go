@@ -52,6 +52,7 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	}
 	c.Pod.validate(add)
 	c.Security.validate(add)
+	c.validateProfileAnnotations(add)
 	c.Volumes.validate(add)
 	for key, m := range c.Volumes.All() {
 		if path.Clean(m.MountPath) == path.Clean(c.DriverDir) {

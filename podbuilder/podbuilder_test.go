@@ -48,6 +48,7 @@ func TestBuild(t *testing.T) {
 		{name: "dirs"},
 		{name: "scheduling"},
 		{name: "security"},
+		{name: "security-profiles"},
 		{name: "volumes"},
 		{name: "builds-volume"},
 		{name: "identity"},
