@@ -81,7 +81,7 @@ driver_dir = "/opt/k8sdrv"
 reconnect_timeout = "2m"
 node_selector = { "kubernetes.io/arch" = "amd64" }
 node_tolerations = { "node-role=ci" = "NoSchedule", "onlyKey" = "", "empty.value=" = "PreferNoSchedule" }
-affinity = { node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "zone", operator = "In", values = ["a", "b"] }] }] } } }
+affinity = { node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "zone", operator = "In", values = ["a", "b"] }] }] } }, pod_anti_affinity = { required_during_scheduling_ignored_during_execution = [{ topology_key = "kubernetes.io/hostname", label_selector = { match_labels = { app = "ci" } }, match_label_keys = ["team"], mismatch_label_keys = ["k8sdrv.io/runner"] }] } }
 priority_class_name = "ci-low"
 scheduler_name = "ci-scheduler"
 runtime_class_name = "gvisor"
@@ -245,7 +245,12 @@ func fullKubernetes() Config {
 			NodeTolerations: map[string]string{"node-role=ci": "NoSchedule", "onlyKey": "", "empty.value=": "PreferNoSchedule"},
 			Affinity: &Affinity{NodeAffinity: &NodeAffinity{Required: &NodeSelector{Terms: []NodeSelectorTerm{{
 				MatchExpressions: []Requirement{{Key: "zone", Operator: "In", Values: []string{"a", "b"}}},
-			}}}}},
+			}}}}, PodAntiAffinity: &PodAffinity{Required: []PodAffinityTerm{{
+				TopologyKey:       "kubernetes.io/hostname",
+				LabelSelector:     &LabelSelector{MatchLabels: map[string]string{"app": "ci"}},
+				MatchLabelKeys:    []string{"team"},
+				MismatchLabelKeys: []string{"k8sdrv.io/runner"},
+			}}}},
 			PriorityClassName: "ci-low",
 			SchedulerName:     "ci-scheduler",
 			RuntimeClassName:  "gvisor",

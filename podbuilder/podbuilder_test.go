@@ -57,6 +57,7 @@ func TestBuild(t *testing.T) {
 		{name: "lifecycle"},
 		{name: "pod-spec"},
 		{name: "affinity"},
+		{name: "affinity-label-keys"},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{
 			name: "names",
