@@ -80,6 +80,47 @@ func validatePodTerm(key string, term PodAffinityTerm, add func(key, format stri
 			validateRequirement(fmt.Sprintf("%s.%s.match_expressions[%d]", key, name, i), r, labelOperators, add)
 		}
 	}
+	validateLabelKeys(key, term, add)
+}
+
+// validateLabelKeys checks match_label_keys and mismatch_label_keys as the
+// API server does, which adds "key In (the pod's value)" for each
+// match_label_keys entry, and "key NotIn (...)" for each mismatch one, to
+// the label selector when the pod has that label. It refuses a
+// match_label_keys key that the selector already uses only when the pod
+// has the label; k8sdrv refuses it always, as it does a key listed twice,
+// so that a pod_labels change cannot make the pod invalid.
+func validateLabelKeys(key string, term PodAffinityTerm, add func(key, format string, args ...any)) {
+	inSelector := map[string]bool{}
+	if sel := term.LabelSelector; sel != nil {
+		for k := range sel.MatchLabels {
+			inSelector[k] = true
+		}
+		for _, r := range sel.MatchExpressions {
+			inSelector[r.Key] = true
+		}
+	}
+	mismatch := setOf(term.MismatchLabelKeys...)
+	for name, keys := range map[string][]string{"match_label_keys": term.MatchLabelKeys, "mismatch_label_keys": term.MismatchLabelKeys} {
+		if len(keys) > 0 && term.LabelSelector == nil {
+			add(key+"."+name, "needs a label_selector to add to")
+		}
+		seen := map[string]bool{}
+		for i, k := range keys {
+			entry := fmt.Sprintf("%s.%s[%d]", key, name, i)
+			switch msgs := validation.IsQualifiedName(k); {
+			case len(msgs) > 0:
+				add(entry, "%q is not a valid label key: %s", k, msgs[0])
+			case seen[k]:
+				add(entry, "%q is listed twice", k)
+			case name == "match_label_keys" && mismatch[k]:
+				add(entry, "%q is also in mismatch_label_keys", k)
+			case name == "match_label_keys" && inSelector[k]:
+				add(entry, "%q is already a key of label_selector", k)
+			}
+			seen[k] = true
+		}
+	}
 }
 
 func validateRequirement(key string, r Requirement, operators map[string]bool, add func(key, format string, args ...any)) {

@@ -84,7 +84,7 @@ retry_backoff_max = 4000
 retry_limits = { "exceeded quota" = 20, "etcdserver: request timed out" = 3 }
 node_selector = { "kubernetes.io/arch" = "amd64" }
 node_tolerations = { "node-role=ci" = "NoSchedule", "onlyKey" = "", "empty.value=" = "PreferNoSchedule" }
-affinity = { node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "zone", operator = "In", values = ["a", "b"] }] }] } } }
+affinity = { node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "zone", operator = "In", values = ["a", "b"] }] }] } }, pod_anti_affinity = { required_during_scheduling_ignored_during_execution = [{ topology_key = "kubernetes.io/hostname", label_selector = { match_labels = { app = "ci" } }, match_label_keys = ["team"], mismatch_label_keys = ["k8sdrv.io/runner"] }] } }
 priority_class_name = "ci-low"
 scheduler_name = "ci-scheduler"
 runtime_class_name = "gvisor"
@@ -99,9 +99,9 @@ terminationGracePeriodSeconds = 20
 allow_privilege_escalation = false
 cap_add = ["NET_ADMIN", "NET_RAW"]
 cap_drop = ["SYS_ADMIN"]
-pod_security_context = { fs_group = 59417, run_as_group = 59417, run_as_non_root = true, run_as_user = 59417, supplemental_groups = [1, 2], selinux_type = "spc_t" }
+pod_security_context = { fs_group = 59417, run_as_group = 59417, run_as_non_root = true, run_as_user = 59417, supplemental_groups = [1, 2], selinux_type = "spc_t", seccomp_profile = { type = "RuntimeDefault" }, app_armor_profile = { type = "RuntimeDefault" } }
 build_container_security_context = { run_as_user = 65534, run_as_group = 65534, capabilities = { add = ["SYS_TIME"] } }
-helper_container_security_context = { run_as_user = 1000, run_as_non_root = true }
+helper_container_security_context = { run_as_user = 1000, run_as_non_root = true, seccomp_profile = { type = "Localhost", localhost_profile = "profiles/helper.json" }, app_armor_profile = { type = "Localhost", localhost_profile = "k8sdrv-helper" } }
 service_container_security_context = { run_as_user = 1000, capabilities = { drop = ["ALL"] }, selinux_type = "container_t" }
 init_permissions_container_security_context = { run_as_user = 1000 }
 cpu_request_overwrite_max_allowed = "4"
@@ -250,7 +250,12 @@ func fullKubernetes() Config {
 			NodeTolerations: map[string]string{"node-role=ci": "NoSchedule", "onlyKey": "", "empty.value=": "PreferNoSchedule"},
 			Affinity: &Affinity{NodeAffinity: &NodeAffinity{Required: &NodeSelector{Terms: []NodeSelectorTerm{{
 				MatchExpressions: []Requirement{{Key: "zone", Operator: "In", Values: []string{"a", "b"}}},
-			}}}}},
+			}}}}, PodAntiAffinity: &PodAffinity{Required: []PodAffinityTerm{{
+				TopologyKey:       "kubernetes.io/hostname",
+				LabelSelector:     &LabelSelector{MatchLabels: map[string]string{"app": "ci"}},
+				MatchLabelKeys:    []string{"team"},
+				MismatchLabelKeys: []string{"k8sdrv.io/runner"},
+			}}}},
 			PriorityClassName: "ci-low",
 			SchedulerName:     "ci-scheduler",
 			RuntimeClassName:  "gvisor",
@@ -274,9 +279,14 @@ func fullKubernetes() Config {
 			PodSecurityContext: &PodSecurityContext{
 				FSGroup: &uid, RunAsGroup: &uid, RunAsNonRoot: &yes, RunAsUser: &uid,
 				SupplementalGroups: []int64{1, 2}, SELinuxType: "spc_t",
+				SeccompProfile: &Profile{Type: "RuntimeDefault"}, AppArmorProfile: &Profile{Type: "RuntimeDefault"},
 			},
-			BuildContainerSecurityContext:           &ContainerSecurityContext{RunAsUser: &nobody, RunAsGroup: &nobody, Capabilities: &Capabilities{Add: []string{"SYS_TIME"}}},
-			HelperContainerSecurityContext:          &ContainerSecurityContext{RunAsUser: &thousand, RunAsNonRoot: &yes},
+			BuildContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &nobody, RunAsGroup: &nobody, Capabilities: &Capabilities{Add: []string{"SYS_TIME"}}},
+			HelperContainerSecurityContext: &ContainerSecurityContext{
+				RunAsUser: &thousand, RunAsNonRoot: &yes,
+				SeccompProfile:  &Profile{Type: "Localhost", LocalhostProfile: "profiles/helper.json"},
+				AppArmorProfile: &Profile{Type: "Localhost", LocalhostProfile: "k8sdrv-helper"},
+			},
 			ServiceContainerSecurityContext:         &ContainerSecurityContext{RunAsUser: &thousand, Capabilities: &Capabilities{Drop: []string{"ALL"}}, SELinuxType: "container_t"},
 			InitPermissionsContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &thousand},
 		},

@@ -98,11 +98,15 @@ type PodAffinity struct {
 }
 
 // PodAffinityTerm selects pods by labels, in namespaces, per topology.
+// MatchLabelKeys and MismatchLabelKeys name labels of the job's own pod
+// whose values the API server adds to the label selector (In and NotIn).
 type PodAffinityTerm struct {
 	LabelSelector     *LabelSelector `toml:"label_selector"`
 	Namespaces        []string       `toml:"namespaces"`
 	TopologyKey       string         `toml:"topology_key"`
 	NamespaceSelector *LabelSelector `toml:"namespace_selector"`
+	MatchLabelKeys    []string       `toml:"match_label_keys"`
+	MismatchLabelKeys []string       `toml:"mismatch_label_keys"`
 }
 
 // WeightedPodAffinity is a weighted pod affinity term.

@@ -21,21 +21,34 @@ type Security struct {
 
 // PodSecurityContext is [pod_security_context].
 type PodSecurityContext struct {
-	FSGroup            *int64  `toml:"fs_group"`
-	RunAsGroup         *int64  `toml:"run_as_group"`
-	RunAsNonRoot       *bool   `toml:"run_as_non_root"`
-	RunAsUser          *int64  `toml:"run_as_user"`
-	SupplementalGroups []int64 `toml:"supplemental_groups"`
-	SELinuxType        string  `toml:"selinux_type"`
+	FSGroup            *int64   `toml:"fs_group"`
+	RunAsGroup         *int64   `toml:"run_as_group"`
+	RunAsNonRoot       *bool    `toml:"run_as_non_root"`
+	RunAsUser          *int64   `toml:"run_as_user"`
+	SupplementalGroups []int64  `toml:"supplemental_groups"`
+	SELinuxType        string   `toml:"selinux_type"`
+	SeccompProfile     *Profile `toml:"seccomp_profile"`
+	AppArmorProfile    *Profile `toml:"app_armor_profile"`
 }
 
 // ContainerSecurityContext is one [*_container_security_context] table.
 type ContainerSecurityContext struct {
-	RunAsGroup   *int64        `toml:"run_as_group"`
-	RunAsNonRoot *bool         `toml:"run_as_non_root"`
-	RunAsUser    *int64        `toml:"run_as_user"`
-	Capabilities *Capabilities `toml:"capabilities"`
-	SELinuxType  string        `toml:"selinux_type"`
+	RunAsGroup      *int64        `toml:"run_as_group"`
+	RunAsNonRoot    *bool         `toml:"run_as_non_root"`
+	RunAsUser       *int64        `toml:"run_as_user"`
+	Capabilities    *Capabilities `toml:"capabilities"`
+	SELinuxType     string        `toml:"selinux_type"`
+	SeccompProfile  *Profile      `toml:"seccomp_profile"`
+	AppArmorProfile *Profile      `toml:"app_armor_profile"`
+}
+
+// Profile is a seccomp_profile or app_armor_profile table: which kind of
+// profile confines the containers and, for Localhost, which one on the node
+// (for seccomp a file relative to the kubelet's seccomp directory, for
+// AppArmor a loaded profile's name).
+type Profile struct {
+	Type             string `toml:"type"`
+	LocalhostProfile string `toml:"localhost_profile"`
 }
 
 // Capabilities is the capabilities table of a container security context.
@@ -104,6 +117,7 @@ func (s *Security) validate(add func(key, format string, args ...any)) {
 		if c != nil {
 			nonNegative(add, name+".run_as_user", c.RunAsUser)
 			nonNegative(add, name+".run_as_group", c.RunAsGroup)
+			validateProfiles(add, name, c.SeccompProfile, c.AppArmorProfile)
 		}
 	}
 	if p := s.PodSecurityContext; p != nil {
@@ -113,6 +127,7 @@ func (s *Security) validate(add func(key, format string, args ...any)) {
 		for i := range p.SupplementalGroups {
 			nonNegative(add, fmt.Sprintf("pod_security_context.supplemental_groups[%d]", i), &p.SupplementalGroups[i])
 		}
+		validateProfiles(add, "pod_security_context", p.SeccompProfile, p.AppArmorProfile)
 	}
 }
 

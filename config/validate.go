@@ -53,6 +53,7 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	c.Retry.validate(add)
 	c.Pod.validate(add)
 	c.Security.validate(add)
+	c.validateProfileAnnotations(add)
 	c.Volumes.validate(add)
 	for key, m := range c.Volumes.All() {
 		if path.Clean(m.MountPath) == path.Clean(c.DriverDir) {

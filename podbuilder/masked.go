@@ -34,7 +34,15 @@ func refuseMasked(pod *corev1.Pod, j *job.Job) error {
 	}
 	var errs []error
 	walkStrings(doc, "", func(path, s string) {
-		if names := j.MaskedIn(s); len(names) > 0 {
+		// Environment values carry every "$" doubled (see literal): a
+		// masked value holding one is found in the value the container
+		// gets. Other strings are checked both ways too, which can only
+		// refuse more.
+		names := j.MaskedIn(s)
+		if unescaped := strings.ReplaceAll(s, "$$", "$"); len(names) == 0 && unescaped != s {
+			names = j.MaskedIn(unescaped)
+		}
+		if len(names) > 0 {
 			errs = append(errs, config.JobErrorf("the pod's %s would hold masked variable %s, and masked values never go into the pod",
 				path, strings.Join(names, ", ")))
 		}

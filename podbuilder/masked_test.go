@@ -31,6 +31,15 @@ func TestBuildRefusesMaskedValuesAnywhereInThePod(t *testing.T) {
 			want: "the pod's spec.containers[2].env[0].value would hold masked variable DB_PASSWORD",
 		},
 		{
+			// Its "$" is doubled in the pod, where the check still finds it.
+			name: "service variable holding a dollar",
+			job: func(j *job.Job) {
+				j.Variables["DB_PASSWORD"], j.Masked = "pa$$w0rd-2", []string{"pa$$w0rd-2"}
+				j.Services = []job.Service{{Image: job.Image{Name: "postgres:16"}, Variables: []job.Variable{{Key: "POSTGRES_PASSWORD", Value: "pa$$w0rd-2"}}}}
+			},
+			want: "the pod's spec.containers[2].env[0].value would hold masked variable DB_PASSWORD",
+		},
+		{
 			name: "job name",
 			job:  func(j *job.Job) { j.Name = "deploy " + secret },
 			want: `the pod's metadata.annotations["job.runner.gitlab.com/name"] would hold masked variable DB_PASSWORD`,

@@ -4,9 +4,11 @@
 package podbuilder
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -132,6 +134,7 @@ func annotations(j *job.Job) map[string]string {
 		"job.runner.gitlab.com/before_sha": j.CommitBeforeSHA,
 		"job.runner.gitlab.com/ref":        j.CommitRef,
 		"job.runner.gitlab.com/name":       j.Name,
+		"job.runner.gitlab.com/timeout":    timeout(j.Timeout),
 		"project.runner.gitlab.com/id":     j.ProjectID,
 	} {
 		if value != "" {
@@ -140,6 +143,20 @@ func annotations(j *job.Job) map[string]string {
 	}
 	return out
 }
+
+// timeout is the job's timeout as GitLab Runner annotates it: a Go
+// duration ("1h0m0s"), or "" when the job does not say (a manual prepare).
+// GitLab Runner writes its default of two hours then, but that is not a
+// timeout k8sdrv knows the job to have.
+func timeout(seconds int64) string {
+	if seconds <= 0 {
+		return ""
+	}
+	return (time.Duration(min(seconds, maxSeconds)) * time.Second).String()
+}
+
+// maxSeconds is the longest timeout a time.Duration holds.
+const maxSeconds = int64(math.MaxInt64 / time.Second)
 
 // generateName follows GitLab Runner's pod names
 // (runner-<token>-project-<id>-concurrent-<n>-) so operators recognise them;

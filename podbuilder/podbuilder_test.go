@@ -48,6 +48,7 @@ func TestBuild(t *testing.T) {
 		{name: "dirs"},
 		{name: "scheduling"},
 		{name: "security"},
+		{name: "security-profiles"},
 		{name: "volumes"},
 		{name: "builds-volume"},
 		{name: "identity"},
@@ -56,6 +57,7 @@ func TestBuild(t *testing.T) {
 		{name: "lifecycle"},
 		{name: "pod-spec"},
 		{name: "affinity"},
+		{name: "affinity-label-keys"},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{
 			name: "names",
@@ -136,6 +138,35 @@ func TestBuildNamesAreValid(t *testing.T) {
 				}
 			}
 			assert.Check(t, is.Equal(pod.Labels[podbuilder.LabelManagedBy], podbuilder.ManagedBy))
+		})
+	}
+}
+
+// TestBuildTimeoutAnnotation: job.runner.gitlab.com/timeout is the job's
+// timeout as a Go duration, as GitLab Runner writes it, absent when the
+// job does not say, and capped where a duration ends.
+func TestBuildTimeoutAnnotation(t *testing.T) {
+	const key = "job.runner.gitlab.com/timeout"
+	cfg := defaultConfig(t)
+	for _, tc := range []struct {
+		timeout string
+		want    string // "" for no annotation
+	}{
+		{timeout: "3600", want: "1h0m0s"},
+		{timeout: "5430", want: "1h30m30s"},
+		{timeout: "59", want: "59s"},
+		{timeout: "", want: ""},
+		{timeout: "0", want: ""},
+		{timeout: "9223372036854775807", want: "2562047h47m16s"},
+	} {
+		t.Run(tc.timeout, func(t *testing.T) {
+			j, err := job.Load(environ(map[string]string{"CI_JOB_TIMEOUT": tc.timeout}), "")
+			assert.NilError(t, err)
+			pod, err := build(cfg, j)
+			assert.NilError(t, err)
+			got, ok := pod.Annotations[key]
+			assert.Check(t, is.Equal(ok, tc.want != ""))
+			assert.Check(t, is.Equal(got, tc.want))
 		})
 	}
 }

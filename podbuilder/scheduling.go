@@ -165,6 +165,8 @@ func podTerm(t config.PodAffinityTerm) corev1.PodAffinityTerm {
 		Namespaces:        t.Namespaces,
 		TopologyKey:       t.TopologyKey,
 		NamespaceSelector: labelSelector(t.NamespaceSelector),
+		MatchLabelKeys:    t.MatchLabelKeys,
+		MismatchLabelKeys: t.MismatchLabelKeys,
 	}
 }
 

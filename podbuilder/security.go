@@ -9,7 +9,8 @@ import (
 // securityContext is a container's security context: privileged and
 // allow_privilege_escalation apply to every container, capabilities follow
 // GitLab's precedence (config.Security.ContainerCapabilities), and the
-// container's own table adds its user, group and SELinux type.
+// container's own table adds its user, group, SELinux type and seccomp and
+// AppArmor profiles.
 func securityContext(cfg *config.Config, own *config.ContainerSecurityContext) *corev1.SecurityContext {
 	add, drop := cfg.ContainerCapabilities(own)
 	sc := &corev1.SecurityContext{
@@ -22,6 +23,8 @@ func securityContext(cfg *config.Config, own *config.ContainerSecurityContext) *
 	if own != nil {
 		sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot = own.RunAsUser, own.RunAsGroup, own.RunAsNonRoot
 		sc.SELinuxOptions = seLinux(own.SELinuxType)
+		sc.SeccompProfile = seccompProfile(own.SeccompProfile)
+		sc.AppArmorProfile = appArmorProfile(own.AppArmorProfile)
 	}
 	return sc
 }
@@ -37,7 +40,35 @@ func podSecurityContext(p *config.PodSecurityContext) *corev1.PodSecurityContext
 		RunAsUser:          p.RunAsUser,
 		SupplementalGroups: p.SupplementalGroups,
 		SELinuxOptions:     seLinux(p.SELinuxType),
+		SeccompProfile:     seccompProfile(p.SeccompProfile),
+		AppArmorProfile:    appArmorProfile(p.AppArmorProfile),
 	}
+}
+
+// seccompProfile and appArmorProfile convert a profile table that
+// config.Validate has checked.
+func seccompProfile(p *config.Profile) *corev1.SeccompProfile {
+	if p == nil {
+		return nil
+	}
+	return &corev1.SeccompProfile{Type: corev1.SeccompProfileType(p.Type), LocalhostProfile: localhostProfile(p)}
+}
+
+func appArmorProfile(p *config.Profile) *corev1.AppArmorProfile {
+	if p == nil {
+		return nil
+	}
+	return &corev1.AppArmorProfile{Type: corev1.AppArmorProfileType(p.Type), LocalhostProfile: localhostProfile(p)}
+}
+
+// localhostProfile is the profile's localhost_profile, unset when empty:
+// the API server refuses an empty one.
+func localhostProfile(p *config.Profile) *string {
+	if p.LocalhostProfile == "" {
+		return nil
+	}
+	name := p.LocalhostProfile
+	return &name
 }
 
 func seLinux(selinuxType string) *corev1.SELinuxOptions {

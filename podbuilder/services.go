@@ -33,7 +33,7 @@ func serviceContainers(cfg *config.Config, j *job.Job, l layout) ([]corev1.Conta
 		}
 		var env []corev1.EnvVar
 		for _, v := range svc.Variables {
-			env = append(env, corev1.EnvVar{Name: v.Key, Value: v.Value})
+			env = append(env, corev1.EnvVar{Name: v.Key, Value: literal(v.Value)})
 		}
 		out = append(out, corev1.Container{
 			Name:         fmt.Sprintf("%s%d", servicePrefix, i),
@@ -50,6 +50,13 @@ func serviceContainers(cfg *config.Config, j *job.Job, l layout) ([]corev1.Conta
 	}
 	return out, nil
 }
+
+// literal escapes every "$" of an environment value as "$$", so that the
+// kubelet hands the container the value as the job wrote it: it replaces
+// $(NAME) with the value of another variable of the container, and $$ with
+// "$". A service variable "$(VAR)" is meant for the service's own shell or
+// program, as in GitLab Runner, which escapes every value since 19.0.
+func literal(value string) string { return strings.ReplaceAll(value, "$", "$$") }
 
 // serviceHostAliases makes every service reachable from the build container
 // by its aliases: the containers of a pod share one network namespace, so
