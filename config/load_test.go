@@ -143,7 +143,7 @@ allowed_pull_policies = ["always", "if-not-present"]
 allowed_images = ["registry.example.com/**"]
 allowed_services = ["postgres:*", "redis:*"]
 helper_image_flavor = "ubuntu"
-volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }] }
+volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true, mount_propagation = "HostToContainer" }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b", mount_propagation = "None" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory", mount_propagation = "Bidirectional" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }] }
 `
 
 const runnerKeys = `
@@ -287,11 +287,11 @@ func fullKubernetes() Config {
 			HelperImageFlavor:   "ubuntu",
 		},
 		Volumes: Volumes{
-			HostPath:  []HostPathVolume{{Mount: Mount{Name: "docker", MountPath: "/var/run/docker.sock", ReadOnly: true}}},
-			PVC:       []PVCVolume{{Mount: Mount{Name: "build-$CI_CONCURRENT_ID", MountPath: "/srv/builds", SubPath: "b"}}},
+			HostPath:  []HostPathVolume{{Mount: Mount{Name: "docker", MountPath: "/var/run/docker.sock", ReadOnly: true}, Propagation: Propagation{MountPropagation: "HostToContainer"}}},
+			PVC:       []PVCVolume{{Mount: Mount{Name: "build-$CI_CONCURRENT_ID", MountPath: "/srv/builds", SubPath: "b"}, Propagation: Propagation{MountPropagation: "None"}}},
 			ConfigMap: []ConfigMapVolume{{Mount: Mount{Name: "cm", MountPath: "/etc/cm"}, Items: map[string]string{"a": "b"}}},
 			Secret:    []SecretVolume{{Mount: Mount{Name: "sec", MountPath: "/etc/sec"}}},
-			EmptyDir:  []EmptyDirVolume{{Mount: Mount{Name: "tmp", MountPath: "/tmp/x"}, Medium: "Memory"}},
+			EmptyDir:  []EmptyDirVolume{{Mount: Mount{Name: "tmp", MountPath: "/tmp/x"}, Propagation: Propagation{MountPropagation: "Bidirectional"}, Medium: "Memory"}},
 			CSI:       []CSIVolume{{Mount: Mount{Name: "csi", MountPath: "/csi"}, Driver: "d", FSType: "ext4", VolumeAttributes: map[string]string{"size": "1Gi"}}},
 		},
 		Warnings: []string{

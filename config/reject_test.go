@@ -91,6 +91,30 @@ mount_path = "/c"`,
 			},
 		},
 		{
+			name: "bad mount_propagation",
+			body: `[[volumes.host_path]]
+name = "h"
+mount_path = "/h"
+mount_propagation = "bidirectional"
+[[volumes.empty_dir]]
+name = "e"
+mount_path = "/e"
+mount_propagation = "Bidirectional"
+[[volumes.pvc]]
+name = "p"
+mount_path = "/p"
+mount_propagation = "HostToContainer"`,
+			want: []string{
+				`$FILE:4: volumes.host_path[0].mount_propagation: "bidirectional" is not None, HostToContainer or Bidirectional`,
+				"$FILE:8: volumes.empty_dir[0].mount_propagation: Bidirectional needs privileged = true: Kubernetes allows it only in privileged containers",
+			},
+		},
+		{
+			name: "Bidirectional with privileged = false",
+			body: "privileged = false\n[[volumes.pvc]]\nname = \"p\"\nmount_path = \"/p\"\nmount_propagation = \"Bidirectional\"",
+			want: []string{"$FILE:5: volumes.pvc[0].mount_propagation: Bidirectional needs privileged = true"},
+		},
+		{
 			name: "bad pod_spec patches",
 			body: `[[pod_spec]]
 name = "both"
@@ -385,6 +409,13 @@ func TestLoadReportsEveryUnknownKeyWithFile(t *testing.T) {
 			name: "key of an inline table",
 			body: "namespace = \"ci\"\npod_security_context = { run_as_user = 1000, fs_grup = 1000 }\n",
 			want: []string{"2: pod_security_context.fs_grup"},
+		},
+		{
+			// GitLab Runner takes mount_propagation on host_path, pvc and
+			// empty_dir volumes only.
+			name: "mount_propagation of a volume kind without it",
+			body: "[[volumes.config_map]]\nname = \"c\"\nmount_path = \"/c\"\nmount_propagation = \"None\"\n",
+			want: []string{"4: volumes.config_map.mount_propagation"},
 		},
 		{
 			name: "misspelt section header",

@@ -58,6 +58,13 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 			add(key+".mount_path", "%q is driver_dir, where k8sdrv keeps its own volume", m.MountPath)
 		}
 	}
+	for key, mode := range c.Volumes.Propagations() {
+		// The volume is mounted in every job container, and Kubernetes
+		// takes Bidirectional only in privileged ones.
+		if mode == "Bidirectional" && (c.Privileged == nil || !*c.Privileged) {
+			add(key+".mount_propagation", "Bidirectional needs privileged = true: Kubernetes allows it only in privileged containers")
+		}
+	}
 	c.Overwrites.validate(add)
 	c.Images.validate(add)
 	c.ContainerLifecycle.validate(add)

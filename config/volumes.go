@@ -30,9 +30,18 @@ type Mount struct {
 	ReadOnly  bool   `toml:"read_only"`
 }
 
+// Propagation is the mount_propagation of the volume kinds GitLab Runner
+// lets set it (host_path, pvc, empty_dir): None, HostToContainer or
+// Bidirectional, as Kubernetes spells them; empty leaves the cluster's
+// default (None).
+type Propagation struct {
+	MountPropagation string `toml:"mount_propagation"`
+}
+
 // HostPathVolume mounts a node directory; HostPath defaults to MountPath.
 type HostPathVolume struct {
 	Mount
+	Propagation
 	HostPath string `toml:"host_path"`
 }
 
@@ -40,6 +49,7 @@ type HostPathVolume struct {
 // such as $CI_CONCURRENT_ID.
 type PVCVolume struct {
 	Mount
+	Propagation
 }
 
 // ConfigMapVolume mounts the ConfigMap called Name; Items maps keys to paths.
@@ -57,6 +67,7 @@ type SecretVolume struct {
 // EmptyDirVolume is a scratch volume; Medium "Memory" makes it a tmpfs.
 type EmptyDirVolume struct {
 	Mount
+	Propagation
 	Medium string `toml:"medium"`
 }
 
@@ -68,30 +79,49 @@ type CSIVolume struct {
 	VolumeAttributes map[string]string `toml:"volume_attributes"`
 }
 
+// each calls fn with every volume's key for error messages
+// ("volumes.pvc[0]"), its mount and its propagation (empty for the kinds
+// that have none).
+func (v *Volumes) each(fn func(key string, m Mount, p Propagation)) {
+	visit := func(kind string, i int, m Mount, p Propagation) { fn(fmt.Sprintf("volumes.%s[%d]", kind, i), m, p) }
+	for i, x := range v.HostPath {
+		visit("host_path", i, x.Mount, x.Propagation)
+	}
+	for i, x := range v.PVC {
+		visit("pvc", i, x.Mount, x.Propagation)
+	}
+	for i, x := range v.ConfigMap {
+		visit("config_map", i, x.Mount, Propagation{})
+	}
+	for i, x := range v.Secret {
+		visit("secret", i, x.Mount, Propagation{})
+	}
+	for i, x := range v.EmptyDir {
+		visit("empty_dir", i, x.Mount, x.Propagation)
+	}
+	for i, x := range v.CSI {
+		visit("csi", i, x.Mount, Propagation{})
+	}
+}
+
 // All returns every volume's mount, keyed for error messages
 // ("volumes.pvc[0]").
 func (v *Volumes) All() map[string]Mount {
 	all := map[string]Mount{}
-	add := func(kind string, i int, m Mount) { all[fmt.Sprintf("volumes.%s[%d]", kind, i)] = m }
-	for i, x := range v.HostPath {
-		add("host_path", i, x.Mount)
-	}
-	for i, x := range v.PVC {
-		add("pvc", i, x.Mount)
-	}
-	for i, x := range v.ConfigMap {
-		add("config_map", i, x.Mount)
-	}
-	for i, x := range v.Secret {
-		add("secret", i, x.Mount)
-	}
-	for i, x := range v.EmptyDir {
-		add("empty_dir", i, x.Mount)
-	}
-	for i, x := range v.CSI {
-		add("csi", i, x.Mount)
-	}
+	v.each(func(key string, m Mount, _ Propagation) { all[key] = m })
 	return all
+}
+
+// Propagations returns the mount_propagation of every volume that sets
+// one, keyed like All.
+func (v *Volumes) Propagations() map[string]string {
+	out := map[string]string{}
+	v.each(func(key string, _ Mount, p Propagation) {
+		if p.MountPropagation != "" {
+			out[key] = p.MountPropagation
+		}
+	})
+	return out
 }
 
 func (v *Volumes) validate(add func(key, format string, args ...any)) {
@@ -136,7 +166,15 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 			add(fmt.Sprintf("volumes.csi[%d].driver", i), "required")
 		}
 	}
+	for key, mode := range v.Propagations() {
+		if !slices.Contains(propagationModes, mode) {
+			add(key+".mount_propagation", "%q is not None, HostToContainer or Bidirectional", mode)
+		}
+	}
 }
+
+// propagationModes are the mount propagation modes the API server takes.
+var propagationModes = []string{"None", "HostToContainer", "Bidirectional"}
 
 // expandProbe stands in for job variables in a name, so that names like
 // build-pvc-$CI_CONCURRENT_ID are checked with a plausible value.

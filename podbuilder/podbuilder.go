@@ -101,6 +101,9 @@ func build(cfg *config.Config, j *job.Job, setPullPolicies func([]corev1.Contain
 	if err := applyPatches(&pod.Spec, cfg.PodSpec); err != nil {
 		return nil, err
 	}
+	if err := refuseUnprivilegedBidirectional(&pod.Spec); err != nil {
+		return nil, err
+	}
 	if err := refuseMasked(pod, j); err != nil {
 		return nil, err
 	}
