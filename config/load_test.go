@@ -143,7 +143,7 @@ allowed_pull_policies = ["always", "if-not-present"]
 allowed_images = ["registry.example.com/**"]
 allowed_services = ["postgres:*", "redis:*"]
 helper_image_flavor = "ubuntu"
-volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true, mount_propagation = "HostToContainer" }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b", mount_propagation = "None" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory", mount_propagation = "Bidirectional" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }] }
+volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true, mount_propagation = "HostToContainer" }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b", mount_propagation = "None" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory", mount_propagation = "Bidirectional" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }], nfs = [{ name = "nfs", mount_path = "/nfs", sub_path = "ci", read_only = true, server = "nfs.example.com", path = "/exports/ci" }] }
 `
 
 const runnerKeys = `
@@ -293,6 +293,7 @@ func fullKubernetes() Config {
 			Secret:    []SecretVolume{{Mount: Mount{Name: "sec", MountPath: "/etc/sec"}}},
 			EmptyDir:  []EmptyDirVolume{{Mount: Mount{Name: "tmp", MountPath: "/tmp/x"}, Propagation: Propagation{MountPropagation: "Bidirectional"}, Medium: "Memory"}},
 			CSI:       []CSIVolume{{Mount: Mount{Name: "csi", MountPath: "/csi"}, Driver: "d", FSType: "ext4", VolumeAttributes: map[string]string{"size": "1Gi"}}},
+			NFS:       []NFSVolume{{Mount: Mount{Name: "nfs", MountPath: "/nfs", SubPath: "ci", ReadOnly: true}, Server: "nfs.example.com", Path: "/exports/ci"}},
 		},
 		Warnings: []string{
 			"init_permissions_container_security_context has no effect: k8sdrv runs no init-permissions container (its builds and cache volumes are world-writable emptyDirs)",

@@ -115,6 +115,28 @@ mount_propagation = "HostToContainer"`,
 			want: []string{"$FILE:5: volumes.pvc[0].mount_propagation: Bidirectional needs privileged = true"},
 		},
 		{
+			name: "bad nfs volumes",
+			body: `[[volumes.nfs]]
+name = "n"
+mount_path = "/n"
+[[volumes.nfs]]
+name = "m"
+mount_path = "/m"
+server = "nfs_1.example.com"
+path = "exports/m"
+[[volumes.nfs]]
+name = "ok"
+mount_path = "/ok"
+server = "NFS.example.com"
+path = "/exports"`,
+			want: []string{
+				"$FILE:1: volumes.nfs[0].server: required",
+				`$FILE:1: volumes.nfs[0].path: want the export's absolute path, got ""`,
+				`$FILE:7: volumes.nfs[1].server: "nfs_1.example.com" is not a host name or an IP address`,
+				`$FILE:8: volumes.nfs[1].path: want the export's absolute path, got "exports/m"`,
+			},
+		},
+		{
 			name: "bad pod_spec patches",
 			body: `[[pod_spec]]
 name = "both"
@@ -416,6 +438,11 @@ func TestLoadReportsEveryUnknownKeyWithFile(t *testing.T) {
 			name: "mount_propagation of a volume kind without it",
 			body: "[[volumes.config_map]]\nname = \"c\"\nmount_path = \"/c\"\nmount_propagation = \"None\"\n",
 			want: []string{"4: volumes.config_map.mount_propagation"},
+		},
+		{
+			name: "mount_propagation of an nfs volume",
+			body: "[[volumes.nfs]]\nname = \"n\"\nmount_path = \"/n\"\nserver = \"nfs\"\npath = \"/e\"\nmount_propagation = \"None\"\n",
+			want: []string{"6: volumes.nfs.mount_propagation"},
 		},
 		{
 			name: "misspelt section header",

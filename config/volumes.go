@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path"
 	"slices"
@@ -20,6 +21,7 @@ type Volumes struct {
 	Secret    []SecretVolume    `toml:"secret"`
 	EmptyDir  []EmptyDirVolume  `toml:"empty_dir"`
 	CSI       []CSIVolume       `toml:"csi"`
+	NFS       []NFSVolume       `toml:"nfs"`
 }
 
 // Mount is what every volume kind has.
@@ -79,6 +81,14 @@ type CSIVolume struct {
 	VolumeAttributes map[string]string `toml:"volume_attributes"`
 }
 
+// NFSVolume mounts the export Path of the NFS server Server; ReadOnly
+// makes the NFS mount itself read-only too, as in GitLab Runner.
+type NFSVolume struct {
+	Mount
+	Server string `toml:"server"`
+	Path   string `toml:"path"`
+}
+
 // each calls fn with every volume's key for error messages
 // ("volumes.pvc[0]"), its mount and its propagation (empty for the kinds
 // that have none).
@@ -101,6 +111,9 @@ func (v *Volumes) each(fn func(key string, m Mount, p Propagation)) {
 	}
 	for i, x := range v.CSI {
 		visit("csi", i, x.Mount, Propagation{})
+	}
+	for i, x := range v.NFS {
+		visit("nfs", i, x.Mount, Propagation{})
 	}
 }
 
@@ -166,10 +179,28 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 			add(fmt.Sprintf("volumes.csi[%d].driver", i), "required")
 		}
 	}
+	for i, n := range v.NFS {
+		validateNFS(fmt.Sprintf("volumes.nfs[%d]", i), n, add)
+	}
 	for key, mode := range v.Propagations() {
 		if !slices.Contains(propagationModes, mode) {
 			add(key+".mount_propagation", "%q is not None, HostToContainer or Bidirectional", mode)
 		}
+	}
+}
+
+// validateNFS checks what the API server requires of an NFS volume (a
+// server, an absolute export path), and that the server is a host name or
+// an IP address, which the API server leaves to the node's mount to refuse.
+func validateNFS(key string, n NFSVolume, add func(key, format string, args ...any)) {
+	switch {
+	case n.Server == "":
+		add(key+".server", "required")
+	case net.ParseIP(n.Server) == nil && len(validation.IsDNS1123Subdomain(strings.ToLower(n.Server))) > 0:
+		add(key+".server", "%q is not a host name or an IP address", n.Server)
+	}
+	if !path.IsAbs(n.Path) {
+		add(key+".path", "want the export's absolute path, got %q", n.Path)
 	}
 }
 
@@ -183,12 +214,17 @@ func expandProbe(name string) string {
 }
 
 // BuildsDirIsShared reports whether concurrent jobs can see the same
-// builds directory: a host path mounted at builds_dir, or a claim whose
-// name does not vary with $CI_CONCURRENT_ID. k8sdrv's own emptyDir is
-// private to one pod.
+// builds directory: a host path or an NFS export mounted at builds_dir,
+// or a claim whose name does not vary with $CI_CONCURRENT_ID. k8sdrv's own
+// emptyDir is private to one pod.
 func (c *Config) BuildsDirIsShared() bool {
 	for _, h := range c.Volumes.HostPath {
 		if h.MountPath == c.BuildsDir {
+			return true
+		}
+	}
+	for _, n := range c.Volumes.NFS {
+		if n.MountPath == c.BuildsDir {
 			return true
 		}
 	}

@@ -56,6 +56,9 @@ func operatorVolumes(cfg *config.Config, j *job.Job) ([]corev1.Volume, []corev1.
 		}
 		add(c.Mount, config.Propagation{}, c.Name, corev1.VolumeSource{CSI: src})
 	}
+	for _, n := range v.NFS {
+		add(n.Mount, config.Propagation{}, n.Name, corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: n.Server, Path: n.Path, ReadOnly: n.ReadOnly}})
+	}
 	return vols, mounts
 }
 
