@@ -78,6 +78,8 @@ poll_timeout = 600
 poll_interval = 5
 cleanup_resources_timeout = "90s"
 driver_dir = "/opt/k8sdrv"
+logs_base_dir = "/tmp"
+scripts_base_dir = "/tmp/"
 reconnect_timeout = "2m"
 node_selector = { "kubernetes.io/arch" = "amd64" }
 node_tolerations = { "node-role=ci" = "NoSchedule", "onlyKey" = "", "empty.value=" = "PreferNoSchedule" }
@@ -239,6 +241,8 @@ func fullKubernetes() Config {
 			{Name: "postgres:16"},
 		},
 		DriverDir:        "/opt/k8sdrv",
+		LogsBaseDir:      "/tmp",
+		ScriptsBaseDir:   "/tmp/",
 		ReconnectTimeout: Duration{2 * time.Minute},
 		Pod: Pod{
 			NodeSelector:    map[string]string{"kubernetes.io/arch": "amd64"},
@@ -296,6 +300,7 @@ func fullKubernetes() Config {
 			NFS:       []NFSVolume{{Mount: Mount{Name: "nfs", MountPath: "/nfs", SubPath: "ci", ReadOnly: true}, Server: "nfs.example.com", Path: "/exports/ci"}},
 		},
 		Warnings: []string{
+			"logs_base_dir and scripts_base_dir have no effect: driver_dir, which is set, places k8sdrv's volume",
 			"init_permissions_container_security_context has no effect: k8sdrv runs no init-permissions container (its builds and cache volumes are world-writable emptyDirs)",
 			"terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)",
 		},

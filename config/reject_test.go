@@ -137,6 +137,24 @@ path = "/exports"`,
 			},
 		},
 		{
+			name: "logs_base_dir and scripts_base_dir apart",
+			body: "logs_base_dir = \"/var/log/ci\"\nscripts_base_dir = \"/tmp\"",
+			want: []string{`$FILE:1: logs_base_dir: "/var/log/ci" is not scripts_base_dir "/tmp": k8sdrv keeps a stage's log beside its script, in one volume`},
+		},
+		{
+			name: "relative base dirs",
+			body: "logs_base_dir = \"tmp\"\nscripts_base_dir = \"tmp\"",
+			want: []string{
+				`$FILE:1: logs_base_dir: want an absolute path, got "tmp"`,
+				`$FILE:2: scripts_base_dir: want an absolute path, got "tmp"`,
+			},
+		},
+		{
+			name: "a volume where k8sdrv's may go under scripts_base_dir",
+			body: "scripts_base_dir = \"/tmp\"\n[[volumes.empty_dir]]\nname = \"e\"\nmount_path = \"/tmp/k8sdrv-1-2\"",
+			want: []string{`$FILE:4: volumes.empty_dir[0].mount_path: "/tmp/k8sdrv-1-2" may be where k8sdrv mounts its own volume: k8sdrv-* under logs_base_dir or scripts_base_dir`},
+		},
+		{
 			name: "bad pod_spec patches",
 			body: `[[pod_spec]]
 name = "both"

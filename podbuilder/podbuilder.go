@@ -254,7 +254,7 @@ func newLayout(cfg *config.Config, j *job.Job) layout {
 	for _, container := range []string{BuildContainer, HelperContainer} {
 		name := own(stagesVolume + container)
 		l.volumes = append(l.volumes, emptyDir(name))
-		l.stages[container] = corev1.VolumeMount{Name: name, MountPath: podlayout.New(cfg.DriverDir).MountPath()}
+		l.stages[container] = corev1.VolumeMount{Name: name, MountPath: podlayout.New(cfg.JobDriverDir(j)).MountPath()}
 	}
 	return l
 }
