@@ -76,6 +76,13 @@ type Config struct {
 	// exit codes) are mounted, one in the build and one in the helper
 	// container.
 	DriverDir string `toml:"driver_dir" envconfig:"K8SDRV_DRIVER_DIR"`
+	// LogsBaseDir and ScriptsBaseDir are GitLab Runner's keys for where
+	// its executor's log and script volumes go; in k8sdrv they place its
+	// own volume, at a directory named after the job under them, instead
+	// of DriverDir (see JobDriverDir), unless driver_dir is set too. Set
+	// together, they must agree.
+	LogsBaseDir    string `toml:"logs_base_dir" envconfig:"K8SDRV_LOGS_BASE_DIR"`
+	ScriptsBaseDir string `toml:"scripts_base_dir" envconfig:"K8SDRV_SCRIPTS_BASE_DIR"`
 	// ReconnectTimeout bounds how long run keeps reconnecting to a stage
 	// whose stream broke before giving up with a system failure.
 	ReconnectTimeout Duration `toml:"reconnect_timeout" envconfig:"K8SDRV_RECONNECT_TIMEOUT"`
@@ -125,7 +132,12 @@ func (d *Duration) Decode(value string) error { return d.UnmarshalText([]byte(va
 func (c *Config) applyDefaults() {
 	setDefault(&c.BuildsDir, DefaultBuildsDir)
 	setDefault(&c.CacheDir, DefaultCacheDir)
-	setDefault(&c.DriverDir, DefaultDriverDir)
+	switch {
+	case c.LogsBaseDir == "" && c.ScriptsBaseDir == "":
+		setDefault(&c.DriverDir, DefaultDriverDir)
+	case c.DriverDir != "":
+		c.Warnings = append(c.Warnings, "logs_base_dir and scripts_base_dir have no effect: driver_dir, which is set, places k8sdrv's volume")
+	}
 	setDefault(&c.Namespace, DefaultNamespace)
 	setDefault(&c.Image, DefaultImage)
 	setDefault(&c.HelperImage, DefaultHelperImageFor(c.HelperImageFlavor, c.NodeSelector))

@@ -78,6 +78,8 @@ poll_timeout = 600
 poll_interval = 5
 cleanup_resources_timeout = "90s"
 driver_dir = "/opt/k8sdrv"
+logs_base_dir = "/tmp"
+scripts_base_dir = "/tmp/"
 reconnect_timeout = "2m"
 retry_limit = 7
 retry_backoff_max = 4000
@@ -146,7 +148,7 @@ allowed_pull_policies = ["always", "if-not-present"]
 allowed_images = ["registry.example.com/**"]
 allowed_services = ["postgres:*", "redis:*"]
 helper_image_flavor = "ubuntu"
-volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }] }
+volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true, mount_propagation = "HostToContainer" }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b", mount_propagation = "None" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory", mount_propagation = "Bidirectional" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }], nfs = [{ name = "nfs", mount_path = "/nfs", sub_path = "ci", read_only = true, server = "nfs.example.com", path = "/exports/ci" }] }
 `
 
 const runnerKeys = `
@@ -244,6 +246,8 @@ func fullKubernetes() Config {
 			{Name: "postgres:16"},
 		},
 		DriverDir:        "/opt/k8sdrv",
+		LogsBaseDir:      "/tmp",
+		ScriptsBaseDir:   "/tmp/",
 		ReconnectTimeout: Duration{2 * time.Minute},
 		Pod: Pod{
 			NodeSelector:    map[string]string{"kubernetes.io/arch": "amd64"},
@@ -302,14 +306,16 @@ func fullKubernetes() Config {
 			HelperImageFlavor:   "ubuntu",
 		},
 		Volumes: Volumes{
-			HostPath:  []HostPathVolume{{Mount: Mount{Name: "docker", MountPath: "/var/run/docker.sock", ReadOnly: true}}},
-			PVC:       []PVCVolume{{Mount: Mount{Name: "build-$CI_CONCURRENT_ID", MountPath: "/srv/builds", SubPath: "b"}}},
+			HostPath:  []HostPathVolume{{Mount: Mount{Name: "docker", MountPath: "/var/run/docker.sock", ReadOnly: true}, Propagation: Propagation{MountPropagation: "HostToContainer"}}},
+			PVC:       []PVCVolume{{Mount: Mount{Name: "build-$CI_CONCURRENT_ID", MountPath: "/srv/builds", SubPath: "b"}, Propagation: Propagation{MountPropagation: "None"}}},
 			ConfigMap: []ConfigMapVolume{{Mount: Mount{Name: "cm", MountPath: "/etc/cm"}, Items: map[string]string{"a": "b"}}},
 			Secret:    []SecretVolume{{Mount: Mount{Name: "sec", MountPath: "/etc/sec"}}},
-			EmptyDir:  []EmptyDirVolume{{Mount: Mount{Name: "tmp", MountPath: "/tmp/x"}, Medium: "Memory"}},
+			EmptyDir:  []EmptyDirVolume{{Mount: Mount{Name: "tmp", MountPath: "/tmp/x"}, Propagation: Propagation{MountPropagation: "Bidirectional"}, Medium: "Memory"}},
 			CSI:       []CSIVolume{{Mount: Mount{Name: "csi", MountPath: "/csi"}, Driver: "d", FSType: "ext4", VolumeAttributes: map[string]string{"size": "1Gi"}}},
+			NFS:       []NFSVolume{{Mount: Mount{Name: "nfs", MountPath: "/nfs", SubPath: "ci", ReadOnly: true}, Server: "nfs.example.com", Path: "/exports/ci"}},
 		},
 		Warnings: []string{
+			"logs_base_dir and scripts_base_dir have no effect: driver_dir, which is set, places k8sdrv's volume",
 			"init_permissions_container_security_context has no effect: k8sdrv runs no init-permissions container (its builds and cache volumes are world-writable emptyDirs)",
 			"terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)",
 		},

@@ -101,6 +101,70 @@ mount_path = "/c"`,
 			},
 		},
 		{
+			name: "bad mount_propagation",
+			body: `[[volumes.host_path]]
+name = "h"
+mount_path = "/h"
+mount_propagation = "bidirectional"
+[[volumes.empty_dir]]
+name = "e"
+mount_path = "/e"
+mount_propagation = "Bidirectional"
+[[volumes.pvc]]
+name = "p"
+mount_path = "/p"
+mount_propagation = "HostToContainer"`,
+			want: []string{
+				`$FILE:4: volumes.host_path[0].mount_propagation: "bidirectional" is not None, HostToContainer or Bidirectional`,
+				"$FILE:8: volumes.empty_dir[0].mount_propagation: Bidirectional needs privileged = true: Kubernetes allows it only in privileged containers",
+			},
+		},
+		{
+			name: "Bidirectional with privileged = false",
+			body: "privileged = false\n[[volumes.pvc]]\nname = \"p\"\nmount_path = \"/p\"\nmount_propagation = \"Bidirectional\"",
+			want: []string{"$FILE:5: volumes.pvc[0].mount_propagation: Bidirectional needs privileged = true"},
+		},
+		{
+			name: "bad nfs volumes",
+			body: `[[volumes.nfs]]
+name = "n"
+mount_path = "/n"
+[[volumes.nfs]]
+name = "m"
+mount_path = "/m"
+server = "nfs_1.example.com"
+path = "exports/m"
+[[volumes.nfs]]
+name = "ok"
+mount_path = "/ok"
+server = "NFS.example.com"
+path = "/exports"`,
+			want: []string{
+				"$FILE:1: volumes.nfs[0].server: required",
+				`$FILE:1: volumes.nfs[0].path: want the export's absolute path, got ""`,
+				`$FILE:7: volumes.nfs[1].server: "nfs_1.example.com" is not a host name or an IP address`,
+				`$FILE:8: volumes.nfs[1].path: want the export's absolute path, got "exports/m"`,
+			},
+		},
+		{
+			name: "logs_base_dir and scripts_base_dir apart",
+			body: "logs_base_dir = \"/var/log/ci\"\nscripts_base_dir = \"/tmp\"",
+			want: []string{`$FILE:1: logs_base_dir: "/var/log/ci" is not scripts_base_dir "/tmp": k8sdrv keeps a stage's log beside its script, in one volume`},
+		},
+		{
+			name: "relative base dirs",
+			body: "logs_base_dir = \"tmp\"\nscripts_base_dir = \"tmp\"",
+			want: []string{
+				`$FILE:1: logs_base_dir: want an absolute path, got "tmp"`,
+				`$FILE:2: scripts_base_dir: want an absolute path, got "tmp"`,
+			},
+		},
+		{
+			name: "a volume where k8sdrv's may go under scripts_base_dir",
+			body: "scripts_base_dir = \"/tmp\"\n[[volumes.empty_dir]]\nname = \"e\"\nmount_path = \"/tmp/k8sdrv-1-2\"",
+			want: []string{`$FILE:4: volumes.empty_dir[0].mount_path: "/tmp/k8sdrv-1-2" may be where k8sdrv mounts its own volume: k8sdrv-* under logs_base_dir or scripts_base_dir`},
+		},
+		{
 			name: "bad pod_spec patches",
 			body: `[[pod_spec]]
 name = "both"
@@ -395,6 +459,18 @@ func TestLoadReportsEveryUnknownKeyWithFile(t *testing.T) {
 			name: "key of an inline table",
 			body: "namespace = \"ci\"\npod_security_context = { run_as_user = 1000, fs_grup = 1000 }\n",
 			want: []string{"2: pod_security_context.fs_grup"},
+		},
+		{
+			// GitLab Runner takes mount_propagation on host_path, pvc and
+			// empty_dir volumes only.
+			name: "mount_propagation of a volume kind without it",
+			body: "[[volumes.config_map]]\nname = \"c\"\nmount_path = \"/c\"\nmount_propagation = \"None\"\n",
+			want: []string{"4: volumes.config_map.mount_propagation"},
+		},
+		{
+			name: "mount_propagation of an nfs volume",
+			body: "[[volumes.nfs]]\nname = \"n\"\nmount_path = \"/n\"\nserver = \"nfs\"\npath = \"/e\"\nmount_propagation = \"None\"\n",
+			want: []string{"6: volumes.nfs.mount_propagation"},
 		},
 		{
 			name: "misspelt section header",

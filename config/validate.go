@@ -20,7 +20,8 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) validate(add func(key, format string, args ...any)) {
-	for key, dir := range map[string]string{"builds_dir": c.BuildsDir, "cache_dir": c.CacheDir, "driver_dir": c.DriverDir} {
+	c.validateDriverDir(add)
+	for key, dir := range map[string]string{"builds_dir": c.BuildsDir, "cache_dir": c.CacheDir} {
 		if !path.IsAbs(dir) {
 			add(key, "want an absolute path, got %q", dir)
 		}
@@ -56,8 +57,15 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	c.validateProfileAnnotations(add)
 	c.Volumes.validate(add)
 	for key, m := range c.Volumes.All() {
-		if path.Clean(m.MountPath) == path.Clean(c.DriverDir) {
-			add(key+".mount_path", "%q is driver_dir, where k8sdrv keeps its own volume", m.MountPath)
+		if why := c.driverDirClash(m.MountPath); why != "" {
+			add(key+".mount_path", "%q %s", m.MountPath, why)
+		}
+	}
+	for key, mode := range c.Volumes.Propagations() {
+		// The volume is mounted in every job container, and Kubernetes
+		// takes Bidirectional only in privileged ones.
+		if mode == "Bidirectional" && (c.Privileged == nil || !*c.Privileged) {
+			add(key+".mount_propagation", "Bidirectional needs privileged = true: Kubernetes allows it only in privileged containers")
 		}
 	}
 	c.Overwrites.validate(add)

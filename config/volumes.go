@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path"
 	"slices"
@@ -20,6 +21,7 @@ type Volumes struct {
 	Secret    []SecretVolume    `toml:"secret"`
 	EmptyDir  []EmptyDirVolume  `toml:"empty_dir"`
 	CSI       []CSIVolume       `toml:"csi"`
+	NFS       []NFSVolume       `toml:"nfs"`
 }
 
 // Mount is what every volume kind has.
@@ -30,9 +32,18 @@ type Mount struct {
 	ReadOnly  bool   `toml:"read_only"`
 }
 
+// Propagation is the mount_propagation of the volume kinds GitLab Runner
+// lets set it (host_path, pvc, empty_dir): None, HostToContainer or
+// Bidirectional, as Kubernetes spells them; empty leaves the cluster's
+// default (None).
+type Propagation struct {
+	MountPropagation string `toml:"mount_propagation"`
+}
+
 // HostPathVolume mounts a node directory; HostPath defaults to MountPath.
 type HostPathVolume struct {
 	Mount
+	Propagation
 	HostPath string `toml:"host_path"`
 }
 
@@ -40,6 +51,7 @@ type HostPathVolume struct {
 // such as $CI_CONCURRENT_ID.
 type PVCVolume struct {
 	Mount
+	Propagation
 }
 
 // ConfigMapVolume mounts the ConfigMap called Name; Items maps keys to paths.
@@ -57,6 +69,7 @@ type SecretVolume struct {
 // EmptyDirVolume is a scratch volume; Medium "Memory" makes it a tmpfs.
 type EmptyDirVolume struct {
 	Mount
+	Propagation
 	Medium string `toml:"medium"`
 }
 
@@ -68,30 +81,60 @@ type CSIVolume struct {
 	VolumeAttributes map[string]string `toml:"volume_attributes"`
 }
 
+// NFSVolume mounts the export Path of the NFS server Server; ReadOnly
+// makes the NFS mount itself read-only too, as in GitLab Runner.
+type NFSVolume struct {
+	Mount
+	Server string `toml:"server"`
+	Path   string `toml:"path"`
+}
+
+// each calls fn with every volume's key for error messages
+// ("volumes.pvc[0]"), its mount and its propagation (empty for the kinds
+// that have none).
+func (v *Volumes) each(fn func(key string, m Mount, p Propagation)) {
+	visit := func(kind string, i int, m Mount, p Propagation) { fn(fmt.Sprintf("volumes.%s[%d]", kind, i), m, p) }
+	for i, x := range v.HostPath {
+		visit("host_path", i, x.Mount, x.Propagation)
+	}
+	for i, x := range v.PVC {
+		visit("pvc", i, x.Mount, x.Propagation)
+	}
+	for i, x := range v.ConfigMap {
+		visit("config_map", i, x.Mount, Propagation{})
+	}
+	for i, x := range v.Secret {
+		visit("secret", i, x.Mount, Propagation{})
+	}
+	for i, x := range v.EmptyDir {
+		visit("empty_dir", i, x.Mount, x.Propagation)
+	}
+	for i, x := range v.CSI {
+		visit("csi", i, x.Mount, Propagation{})
+	}
+	for i, x := range v.NFS {
+		visit("nfs", i, x.Mount, Propagation{})
+	}
+}
+
 // All returns every volume's mount, keyed for error messages
 // ("volumes.pvc[0]").
 func (v *Volumes) All() map[string]Mount {
 	all := map[string]Mount{}
-	add := func(kind string, i int, m Mount) { all[fmt.Sprintf("volumes.%s[%d]", kind, i)] = m }
-	for i, x := range v.HostPath {
-		add("host_path", i, x.Mount)
-	}
-	for i, x := range v.PVC {
-		add("pvc", i, x.Mount)
-	}
-	for i, x := range v.ConfigMap {
-		add("config_map", i, x.Mount)
-	}
-	for i, x := range v.Secret {
-		add("secret", i, x.Mount)
-	}
-	for i, x := range v.EmptyDir {
-		add("empty_dir", i, x.Mount)
-	}
-	for i, x := range v.CSI {
-		add("csi", i, x.Mount)
-	}
+	v.each(func(key string, m Mount, _ Propagation) { all[key] = m })
 	return all
+}
+
+// Propagations returns the mount_propagation of every volume that sets
+// one, keyed like All.
+func (v *Volumes) Propagations() map[string]string {
+	out := map[string]string{}
+	v.each(func(key string, _ Mount, p Propagation) {
+		if p.MountPropagation != "" {
+			out[key] = p.MountPropagation
+		}
+	})
+	return out
 }
 
 func (v *Volumes) validate(add func(key, format string, args ...any)) {
@@ -136,7 +179,33 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 			add(fmt.Sprintf("volumes.csi[%d].driver", i), "required")
 		}
 	}
+	for i, n := range v.NFS {
+		validateNFS(fmt.Sprintf("volumes.nfs[%d]", i), n, add)
+	}
+	for key, mode := range v.Propagations() {
+		if !slices.Contains(propagationModes, mode) {
+			add(key+".mount_propagation", "%q is not None, HostToContainer or Bidirectional", mode)
+		}
+	}
 }
+
+// validateNFS checks what the API server requires of an NFS volume (a
+// server, an absolute export path), and that the server is a host name or
+// an IP address, which the API server leaves to the node's mount to refuse.
+func validateNFS(key string, n NFSVolume, add func(key, format string, args ...any)) {
+	switch {
+	case n.Server == "":
+		add(key+".server", "required")
+	case net.ParseIP(n.Server) == nil && len(validation.IsDNS1123Subdomain(strings.ToLower(n.Server))) > 0:
+		add(key+".server", "%q is not a host name or an IP address", n.Server)
+	}
+	if !path.IsAbs(n.Path) {
+		add(key+".path", "want the export's absolute path, got %q", n.Path)
+	}
+}
+
+// propagationModes are the mount propagation modes the API server takes.
+var propagationModes = []string{"None", "HostToContainer", "Bidirectional"}
 
 // expandProbe stands in for job variables in a name, so that names like
 // build-pvc-$CI_CONCURRENT_ID are checked with a plausible value.
@@ -145,12 +214,17 @@ func expandProbe(name string) string {
 }
 
 // BuildsDirIsShared reports whether concurrent jobs can see the same
-// builds directory: a host path mounted at builds_dir, or a claim whose
-// name does not vary with $CI_CONCURRENT_ID. k8sdrv's own emptyDir is
-// private to one pod.
+// builds directory: a host path or an NFS export mounted at builds_dir,
+// or a claim whose name does not vary with $CI_CONCURRENT_ID. k8sdrv's own
+// emptyDir is private to one pod.
 func (c *Config) BuildsDirIsShared() bool {
 	for _, h := range c.Volumes.HostPath {
 		if h.MountPath == c.BuildsDir {
+			return true
+		}
+	}
+	for _, n := range c.Volumes.NFS {
+		if n.MountPath == c.BuildsDir {
 			return true
 		}
 	}

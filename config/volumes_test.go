@@ -15,6 +15,8 @@ func TestBuildsDirIsShared(t *testing.T) {
 		{"own emptyDir", Volumes{}, false},
 		{"host path at builds_dir", Volumes{HostPath: []HostPathVolume{{Mount: Mount{MountPath: "/builds"}}}}, true},
 		{"host path elsewhere", Volumes{HostPath: []HostPathVolume{{Mount: Mount{MountPath: "/other"}}}}, false},
+		{"nfs export at builds_dir", Volumes{NFS: []NFSVolume{{Mount: Mount{MountPath: "/builds"}}}}, true},
+		{"nfs export elsewhere", Volumes{NFS: []NFSVolume{{Mount: Mount{MountPath: "/other"}}}}, false},
 		{"one claim for all jobs", Volumes{PVC: []PVCVolume{{Mount: Mount{Name: "builds-rwx", MountPath: "/builds"}}}}, true},
 		{"a claim per concurrent job", Volumes{PVC: []PVCVolume{{Mount: Mount{Name: "b-$CI_CONCURRENT_ID", MountPath: "/builds"}}}}, false},
 	} {

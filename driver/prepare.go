@@ -50,7 +50,7 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 		return err
 	}
 	id := d.identity()
-	state := &State{Job: &id, DriverDir: jc.DriverDir}
+	state := &State{Job: &id, DriverDir: jc.JobDriverDir(jc.Job)}
 	for attempt, pod := range pods {
 		err = d.start(ctx, jc.Config, pod, state)
 		var pull *pullError

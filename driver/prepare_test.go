@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,24 @@ func TestPrepareWaitsUntilEveryContainerRuns(t *testing.T) {
 	assert.Equal(t, state.Namespace, "default")
 	assert.DeepEqual(t, state.Job, &job.Identity{JobID: "42", ProjectID: "7", RunnerShortToken: "tok", ConcurrentID: "0"})
 	assert.DeepEqual(t, state.Pods, []PodRef{{Namespace: "default", Name: state.Pod, UID: state.UID}})
+}
+
+// TestPrepareRecordsTheJobsDriverDir: with scripts_base_dir, k8sdrv's
+// volume sits in a directory named after the job, and the state file
+// tells run where.
+func TestPrepareRecordsTheJobsDriverDir(t *testing.T) {
+	d := newTestDriver(t)
+	d.cfg.DriverDir, d.cfg.ScriptsBaseDir = "", "/tmp"
+	d.setStatusWhenCreated(t, running("build"), running("helper"))
+	assert.NilError(t, d.prepare(context.Background()))
+	state, err := loadState(d.Env.TmpDir)
+	assert.NilError(t, err)
+	assert.Equal(t, state.DriverDir, "/tmp/k8sdrv-7-42")
+	pod, err := d.client.CoreV1().Pods("default").Get(context.Background(), state.Pod, metav1.GetOptions{})
+	assert.NilError(t, err)
+	for _, c := range pod.Spec.Containers[:2] {
+		assert.Check(t, slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == state.DriverDir }), c.Name)
+	}
 }
 
 func TestPrepareFailsFastAndDeletesThePod(t *testing.T) {

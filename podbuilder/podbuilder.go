@@ -103,6 +103,9 @@ func build(cfg *config.Config, j *job.Job, setPullPolicies func([]corev1.Contain
 	if err := applyPatches(&pod.Spec, cfg.PodSpec); err != nil {
 		return nil, err
 	}
+	if err := refuseUnprivilegedBidirectional(&pod.Spec); err != nil {
+		return nil, err
+	}
 	if err := refuseMasked(pod, j); err != nil {
 		return nil, err
 	}
@@ -268,7 +271,7 @@ func newLayout(cfg *config.Config, j *job.Job) layout {
 	for _, container := range []string{BuildContainer, HelperContainer} {
 		name := own(stagesVolume + container)
 		l.volumes = append(l.volumes, emptyDir(name))
-		l.stages[container] = corev1.VolumeMount{Name: name, MountPath: podlayout.New(cfg.DriverDir).MountPath()}
+		l.stages[container] = corev1.VolumeMount{Name: name, MountPath: podlayout.New(cfg.JobDriverDir(j)).MountPath()}
 	}
 	return l
 }

@@ -58,6 +58,9 @@ func TestBuild(t *testing.T) {
 		{name: "pod-spec"},
 		{name: "affinity"},
 		{name: "affinity-label-keys"},
+		{name: "mount-propagation"},
+		{name: "nfs"},
+		{name: "base-dirs"},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{
 			name: "names",

@@ -1,6 +1,7 @@
 package podbuilder
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -16,9 +17,11 @@ import (
 func operatorVolumes(cfg *config.Config, j *job.Job) ([]corev1.Volume, []corev1.VolumeMount) {
 	var vols []corev1.Volume
 	var mounts []corev1.VolumeMount
-	add := func(m config.Mount, name string, src corev1.VolumeSource) {
+	add := func(m config.Mount, p config.Propagation, name string, src corev1.VolumeSource) {
 		vols = append(vols, corev1.Volume{Name: name, VolumeSource: src})
-		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: m.MountPath, SubPath: m.SubPath, ReadOnly: m.ReadOnly})
+		mounts = append(mounts, corev1.VolumeMount{
+			Name: name, MountPath: m.MountPath, SubPath: m.SubPath, ReadOnly: m.ReadOnly, MountPropagation: propagation(p),
+		})
 	}
 	v := &cfg.Volumes
 	for _, h := range v.HostPath {
@@ -26,22 +29,22 @@ func operatorVolumes(cfg *config.Config, j *job.Job) ([]corev1.Volume, []corev1.
 		if hostPath == "" {
 			hostPath = h.MountPath
 		}
-		add(h.Mount, h.Name, corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostPath}})
+		add(h.Mount, h.Propagation, h.Name, corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostPath}})
 	}
 	for _, p := range v.PVC {
 		name := j.Expand(p.Name)
-		add(p.Mount, name, corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name, ReadOnly: p.ReadOnly}})
+		add(p.Mount, p.Propagation, name, corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name, ReadOnly: p.ReadOnly}})
 	}
 	for _, c := range v.ConfigMap {
-		add(c.Mount, c.Name, corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		add(c.Mount, config.Propagation{}, c.Name, corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: c.Name}, Items: keyPaths(c.Items),
 		}})
 	}
 	for _, s := range v.Secret {
-		add(s.Mount, s.Name, corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.Name, Items: keyPaths(s.Items)}})
+		add(s.Mount, config.Propagation{}, s.Name, corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.Name, Items: keyPaths(s.Items)}})
 	}
 	for _, e := range v.EmptyDir {
-		add(e.Mount, e.Name, corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(e.Medium)}})
+		add(e.Mount, e.Propagation, e.Name, corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(e.Medium)}})
 	}
 	for _, c := range v.CSI {
 		src := &corev1.CSIVolumeSource{Driver: c.Driver, VolumeAttributes: c.VolumeAttributes}
@@ -51,9 +54,36 @@ func operatorVolumes(cfg *config.Config, j *job.Job) ([]corev1.Volume, []corev1.
 		if c.ReadOnly {
 			src.ReadOnly = &c.ReadOnly
 		}
-		add(c.Mount, c.Name, corev1.VolumeSource{CSI: src})
+		add(c.Mount, config.Propagation{}, c.Name, corev1.VolumeSource{CSI: src})
+	}
+	for _, n := range v.NFS {
+		add(n.Mount, config.Propagation{}, n.Name, corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: n.Server, Path: n.Path, ReadOnly: n.ReadOnly}})
 	}
 	return vols, mounts
+}
+
+// propagation is a volume's mount propagation, nil where it sets none.
+func propagation(p config.Propagation) *corev1.MountPropagationMode {
+	if p.MountPropagation == "" {
+		return nil
+	}
+	mode := corev1.MountPropagationMode(p.MountPropagation)
+	return &mode
+}
+
+// refuseUnprivilegedBidirectional checks the finished pod as the API
+// server will: a pod_spec patch may have taken privileged away from a
+// container whose mount is Bidirectional.
+func refuseUnprivilegedBidirectional(spec *corev1.PodSpec) error {
+	for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
+		privileged := c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged
+		for _, m := range c.VolumeMounts {
+			if !privileged && m.MountPropagation != nil && *m.MountPropagation == corev1.MountPropagationBidirectional {
+				return fmt.Errorf("container %s mounts volume %q with Bidirectional propagation but is not privileged, which Kubernetes refuses", c.Name, m.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // keyPaths turns items (key -> path) into KeyToPath entries sorted by key.

@@ -10,10 +10,12 @@ import (
 	"time"
 )
 
-// Layout is k8sdrv's volume in a job pod (the operator's driver_dir). The
-// build and the helper container each have their own, mounted at the same
-// path, so that a build script cannot change what the helper's stages run;
-// within it, the container's files live in a directory named after it.
+// Layout is k8sdrv's volume in a job pod (the operator's driver_dir, or a
+// directory named after the job under logs_base_dir or scripts_base_dir:
+// config.Config.JobDriverDir). The build and the helper container each
+// have their own, mounted at the same path, so that a build script cannot
+// change what the helper's stages run; within it, the container's files
+// live in a directory named after it.
 type Layout struct {
 	mountPath string
 }
