@@ -40,6 +40,7 @@ type JobConfig struct {
 func ForJob(c *Config, j *job.Job, driverEnv func(string) string) (*JobConfig, error) {
 	cfg, errs := c.overwrite(j.Variables, driverEnv)
 	errs = append(errs, c.checkMasked(cfg, j)...)
+	errs = append(errs, cfg.checkJobRequirements(len(j.Services))...)
 	errs = append(errs, checkJobInput(j)...)
 	errs = append(errs, c.checkImages(j)...)
 	build, services, pullErrs := c.pullPolicies(j)
@@ -48,6 +49,18 @@ func ForJob(c *Config, j *job.Job, driverEnv func(string) string) (*JobConfig, e
 		return &JobConfig{Config: c, Job: j}, errors.Join(errs...)
 	}
 	return &JobConfig{Config: cfg, Job: j, BuildPullPolicy: build, ServicePullPolicies: services}, nil
+}
+
+// checkJobRequirements refuses requests and limits that the job's
+// resource variables or its services (each one more service container)
+// make the API server refuse; the operator's own are checked by Validate.
+func (cfg *Config) checkJobRequirements(jobServices int) []error {
+	var errs []error
+	for _, p := range cfg.Resources.checkRequirements(len(cfg.Services) + jobServices) {
+		errs = append(errs, jobErrorf("%s: %s, with this job's KUBERNETES_* resource variables and its %d services: the API server would refuse the pod",
+			p.key, p.msg, jobServices))
+	}
+	return errs
 }
 
 // PullAttempts is how many times prepare may create the pod: once per

@@ -152,6 +152,9 @@ func permissive(t *testing.T) *Config {
 	c.AllowedPullPolicies = []string{"always", "if-not-present", "never"}
 	for _, r := range c.Resources.Settings() {
 		*r.Value, *r.Max = "1", map[string]string{"cpu": "8", "memory": "16Gi", "ephemeral-storage": "100Gi"}[r.Resource]
+		if r.Container == PodLevel {
+			*r.Value = *r.Max // room for the containers' requests together
+		}
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the permissive configuration is not valid: %v", err)
@@ -218,6 +221,9 @@ func checkAllowed(t *testing.T, jc *JobConfig, j *job.Job) {
 		if max, _ := ParseQuantity(*r.Max); q.Cmp(max) > 0 {
 			t.Fatalf("%s = %q is above its maximum %q", r.Key, *r.Value, *r.Max)
 		}
+	}
+	if problems := jc.Resources.checkRequirements(len(jc.Services) + len(j.Services)); len(problems) > 0 {
+		t.Fatalf("requests and limits the API server refuses: %v", problems)
 	}
 	for what, m := range map[string]map[string]string{"label": jc.PodLabels, "annotation": jc.PodAnnotations} {
 		for k, v := range m {

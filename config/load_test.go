@@ -125,6 +125,14 @@ service_ephemeral_storage_request = "1Gi"
 service_ephemeral_storage_request_overwrite_max_allowed = "20Gi"
 service_ephemeral_storage_limit = "1Gi"
 service_ephemeral_storage_limit_overwrite_max_allowed = "20Gi"
+pod_cpu_request = "2"
+pod_cpu_request_overwrite_max_allowed = "6"
+pod_cpu_limit = "6"
+pod_cpu_limit_overwrite_max_allowed = "12"
+pod_memory_request = "8Gi"
+pod_memory_request_overwrite_max_allowed = "16Gi"
+pod_memory_limit = "16Gi"
+pod_memory_limit_overwrite_max_allowed = "32Gi"
 namespace_overwrite_allowed = "ci-.*"
 service_account = "ci-runner"
 service_account_overwrite_allowed = "ci-.*"
@@ -218,6 +226,14 @@ func fullKubernetes() Config {
 			ServiceEphemeralStorageRequestMax: "20Gi",
 			ServiceEphemeralStorageLimit:      "1Gi",
 			ServiceEphemeralStorageLimitMax:   "20Gi",
+			PodCPURequest:                     "2",
+			PodCPURequestMax:                  "6",
+			PodCPULimit:                       "6",
+			PodCPULimitMax:                    "12",
+			PodMemoryRequest:                  "8Gi",
+			PodMemoryRequestMax:               "16Gi",
+			PodMemoryLimit:                    "16Gi",
+			PodMemoryLimitMax:                 "32Gi",
 		},
 		Overwrites: Overwrites{
 			NamespaceOverwriteAllowed:      "ci-.*",

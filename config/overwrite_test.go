@@ -113,7 +113,18 @@ func TestForJobOverwrites(t *testing.T) {
 func TestForJobResourceOverwrites(t *testing.T) {
 	c := &Config{}
 	settings := c.Resources.Settings()
-	assert.Equal(t, len(settings), 18)
+	assert.Equal(t, len(settings), 22)
+	var pod []string
+	for _, s := range settings {
+		if s.Container == PodLevel {
+			pod = append(pod, s.Key+" "+s.Variable)
+		}
+	}
+	// The runner's names for the pod's own requests and limits.
+	assert.DeepEqual(t, pod, []string{
+		"pod_cpu_request KUBERNETES_POD_CPU_REQUEST", "pod_cpu_limit KUBERNETES_POD_CPU_LIMIT",
+		"pod_memory_request KUBERNETES_POD_MEMORY_REQUEST", "pod_memory_limit KUBERNETES_POD_MEMORY_LIMIT",
+	})
 	for _, s := range settings {
 		t.Run(s.Variable, func(t *testing.T) {
 			c := &Config{}

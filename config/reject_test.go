@@ -153,6 +153,33 @@ value = "v"`,
 			want: []string{"$FILE:1: namespace: ", "\n$FILE:2: builds_dir: "},
 		},
 		{
+			name: "a request above its limit",
+			body: "helper_cpu_request = \"2\"\nhelper_cpu_limit = \"1\"\npod_memory_request = \"2Gi\"\npod_memory_limit = \"1Gi\"",
+			want: []string{"$FILE:1: helper_cpu_request: 2 is above helper_cpu_limit (1)", "$FILE:3: pod_memory_request: 2Gi is above pod_memory_limit (1Gi)"},
+		},
+		{
+			name: "a container limit above the pod's",
+			body: "pod_cpu_limit = \"2\"\ncpu_request = \"1\"\ncpu_limit = \"4\"",
+			want: []string{"$FILE:1: pod_cpu_limit: 2 is below cpu_limit (4): no container's limit may be above the pod's"},
+		},
+		{
+			name: "containers requesting more than the pod",
+			body: "pod_cpu_request = \"1500m\"\ncpu_request = \"1\"\nhelper_cpu_limit = \"1\"\n[[services]]\nname = \"redis\"",
+			want: []string{"$FILE:1: pod_cpu_request: 1500m is below the containers' cpu requests together (2: build, helper and 1 services; a container without a request counts its limit)"},
+		},
+		{
+			// Without a pod request the API server makes the containers'
+			// total the pod's request, which must fit the pod's limit.
+			name: "containers requesting more than the pod's limit",
+			body: "pod_memory_limit = \"1536Mi\"\nmemory_limit = \"1Gi\"\nhelper_memory_request = \"1Gi\"",
+			want: []string{"$FILE:1: pod_memory_limit: 1536Mi is below the containers' memory requests together (2Gi: build, helper and 0 services"},
+		},
+		{
+			name: "invalid pod quantity",
+			body: "pod_memory_limit = \"lots\"\npod_cpu_request_overwrite_max_allowed = \"-1\"",
+			want: []string{`$FILE:1: pod_memory_limit: "lots" is not a Kubernetes quantity`, `$FILE:2: pod_cpu_request_overwrite_max_allowed: "-1" is not a Kubernetes quantity`},
+		},
+		{
 			name: "invalid quantity",
 			body: `cpu_limit = "two"`,
 			want: []string{`$FILE:1: cpu_limit: "two" is not a Kubernetes quantity`},
