@@ -116,6 +116,8 @@ func FuzzForJob(f *testing.F) {
 		{"KUBERNETES_POD_LABELS_1=team=ci\x00KUBERNETES_POD_ANNOTATIONS_x=example.com/owner=$SECRET", ""},
 		{"KUBERNETES_POD_LABELS_1==novalue\x00KUBERNETES_POD_LABELS_2=no-equals", ""},
 		{"SECRET=hunter22\x00KUBERNETES_NAMESPACE_OVERWRITE=hunter22\x00KUBERNETES_POD_LABELS_A=k=${SECRET}", "SECRET"},
+		{"KUBERNETES_NODE_TOLERATIONS_1=gpu=a100:NoSchedule\x00KUBERNETES_NODE_TOLERATIONS_2=\x00KUBERNETES_NODE_TOLERATIONS_3==x:Never", ""},
+		{"KUBERNETES_POD_CPU_LIMIT=1\x00KUBERNETES_POD_MEMORY_REQUEST=64Gi", ""},
 		{"CI_JOB_IMAGE=golang:1.26\x00CI_JOB_SERVICES=[{\"name\":\"postgres:16\",\"alias\":\"db\"}]", ""},
 		{"CI_JOB_IMAGE=Not An Image\x00CI_JOB_SERVICES=[{\"alias\":\"Bad_Alias\",\"pull_policy\":[\"sometimes\"]}]", ""},
 	} {
@@ -148,6 +150,7 @@ func permissive(t *testing.T) *Config {
 	c.BearerTokenOverwriteAllowed = true
 	c.PodLabelsOverwriteAllowed = ".*"
 	c.PodAnnotationsOverwriteAllowed = ".*"
+	c.NodeTolerationsOverwriteAllowed = ".*"
 	c.PullPolicy = StringList{"if-not-present"}
 	c.AllowedPullPolicies = []string{"always", "if-not-present", "never"}
 	for _, r := range c.Resources.Settings() {
@@ -233,6 +236,11 @@ func checkAllowed(t *testing.T, jc *JobConfig, j *job.Job) {
 			if names := append(j.MaskedIn(k), j.MaskedIn(j.Expand(v))...); len(names) > 0 {
 				t.Fatalf("%s %q holds masked %v", what, k, names)
 			}
+		}
+	}
+	for k, effect := range jc.NodeTolerations {
+		if problem := TolerationProblem(k, effect); problem != "" {
+			t.Fatalf("toleration %q = %q: %s", k, effect, problem)
 		}
 	}
 	if names := append(j.MaskedIn(jc.Namespace), j.MaskedIn(jc.ServiceAccount)...); len(names) > 0 {

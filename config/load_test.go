@@ -139,6 +139,7 @@ service_account_overwrite_allowed = "ci-.*"
 bearer_token_overwrite_allowed = true
 pod_labels_overwrite_allowed = "team=.*"
 pod_annotations_overwrite_allowed = ".*"
+node_tolerations_overwrite_allowed = "gpu=.*"
 image_pull_secrets = ["registry-cred", "mirror-cred"]
 use_service_account_image_pull_secrets = true
 automount_service_account_token = false
@@ -236,13 +237,14 @@ func fullKubernetes() Config {
 			PodMemoryLimitMax:                 "32Gi",
 		},
 		Overwrites: Overwrites{
-			NamespaceOverwriteAllowed:      "ci-.*",
-			ServiceAccount:                 "ci-runner",
-			ServiceAccountOverwriteAllowed: "ci-.*",
-			BearerTokenOverwriteAllowed:    true,
-			PodLabelsOverwriteAllowed:      "team=.*",
-			PodAnnotationsOverwriteAllowed: ".*",
-			ImagePullSecrets:               []string{"registry-cred", "mirror-cred"},
+			NamespaceOverwriteAllowed:       "ci-.*",
+			ServiceAccount:                  "ci-runner",
+			ServiceAccountOverwriteAllowed:  "ci-.*",
+			BearerTokenOverwriteAllowed:     true,
+			PodLabelsOverwriteAllowed:       "team=.*",
+			PodAnnotationsOverwriteAllowed:  ".*",
+			NodeTolerationsOverwriteAllowed: "gpu=.*",
+			ImagePullSecrets:                []string{"registry-cred", "mirror-cred"},
 
 			UseServiceAccountImagePullSecrets: true,
 			AutomountServiceAccountToken:      new(false),

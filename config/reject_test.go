@@ -24,6 +24,20 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`$FILE:2: node_tolerations."gpu=true": effect "NoScheduler" is not one of NoSchedule, PreferNoSchedule, NoExecute or ""`},
 		},
 		{
+			name: "toleration keys and values the API server refuses",
+			body: "[node_tolerations]\n\"gpu type\" = \"\"\n\"=a100\" = \"NoSchedule\"\n\"gpu=a 100\" = \"\"",
+			want: []string{
+				`$FILE:2: node_tolerations."gpu type": taint key "gpu type" is not valid`,
+				`$FILE:3: node_tolerations."=a100": a value needs a taint key`,
+				`$FILE:4: node_tolerations."gpu=a 100": taint value "a 100" is not valid`,
+			},
+		},
+		{
+			name: "node_tolerations_overwrite_allowed that is no regular expression",
+			body: `node_tolerations_overwrite_allowed = "gpu=("`,
+			want: []string{`$FILE:1: node_tolerations_overwrite_allowed: "gpu=(" is not a regular expression`},
+		},
+		{
 			name: "unknown dns_policy",
 			body: `dns_policy = "clusterfirst"`,
 			want: []string{`$FILE:1: dns_policy: "clusterfirst" is not one of none, default, cluster-first, cluster-first-with-host-net`},

@@ -57,6 +57,11 @@ func TestBuild(t *testing.T) {
 		{name: "lifecycle"},
 		{name: "pod-spec"},
 		{name: "affinity"},
+		{name: "toleration-overwrites", environ: map[string]string{
+			"KUBERNETES_NODE_TOLERATIONS_1": "gpu=a100:NoSchedule",
+			"KUBERNETES_NODE_TOLERATIONS_2": "spot",
+			"KUBERNETES_NODE_TOLERATIONS_3": "spot=yes:NoExecute",
+		}},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{
 			name: "names",
