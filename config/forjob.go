@@ -24,12 +24,18 @@ type JobConfig struct {
 	// ServicePullPolicies holds the list of each of the job's services,
 	// in the job's order, chosen the same way.
 	ServicePullPolicies [][]string
+	// BuildRunAs is the user and group the job's image asks for, allowed
+	// by allowed_users and allowed_groups; ServiceRunAs holds those of
+	// each of the job's services, in the job's order.
+	BuildRunAs   RunAs
+	ServiceRunAs []RunAs
 }
 
 // ForJob checks job j against the operator's rules in one step: its
 // overwrite variables against their gates (see Overwrites), its image
 // against allowed_images, its services against allowed_services, the
-// pull policies it asks for against allowed_pull_policies, and that none
+// pull policies it asks for against allowed_pull_policies, the users and
+// groups it asks for against allowed_users and allowed_groups, and that none
 // of its masked values would be written into the pod (see checkMasked). Every refusal
 // is a *JobError, and all of them are reported together. driverEnv reads
 // k8sdrv's own environment (see Overwrites).
@@ -45,10 +51,13 @@ func ForJob(c *Config, j *job.Job, driverEnv func(string) string) (*JobConfig, e
 	errs = append(errs, c.checkImages(j)...)
 	build, services, pullErrs := c.pullPolicies(j)
 	errs = append(errs, pullErrs...)
+	buildRunAs, serviceRunAs, userErrs := cfg.jobUsers(j)
+	errs = append(errs, userErrs...)
 	if len(errs) > 0 {
 		return &JobConfig{Config: c, Job: j}, errors.Join(errs...)
 	}
-	return &JobConfig{Config: cfg, Job: j, BuildPullPolicy: build, ServicePullPolicies: services}, nil
+	return &JobConfig{Config: cfg, Job: j, BuildPullPolicy: build, ServicePullPolicies: services,
+		BuildRunAs: buildRunAs, ServiceRunAs: serviceRunAs}, nil
 }
 
 // checkJobRequirements refuses requests and limits that the job's

@@ -151,6 +151,8 @@ pull_policy = ["always", "if-not-present"]
 allowed_pull_policies = ["always", "if-not-present"]
 allowed_images = ["registry.example.com/**"]
 allowed_services = ["postgres:*", "redis:*"]
+allowed_users = ["1000", "0"]
+allowed_groups = ["1001"]
 helper_image_flavor = "ubuntu"
 volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }] }
 `
@@ -292,6 +294,8 @@ func fullKubernetes() Config {
 			HelperContainerSecurityContext:          &ContainerSecurityContext{RunAsUser: &thousand, RunAsNonRoot: &yes},
 			ServiceContainerSecurityContext:         &ContainerSecurityContext{RunAsUser: &thousand, Capabilities: &Capabilities{Drop: []string{"ALL"}}, SELinuxType: "container_t"},
 			InitPermissionsContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &thousand},
+			AllowedUsers:                            []string{"1000", "0"},
+			AllowedGroups:                           []string{"1001"},
 		},
 		PrintPodWarningEvents:                &no,
 		ResourceAvailabilityCheckMaxAttempts: 3,

@@ -38,6 +38,15 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`$FILE:1: node_tolerations_overwrite_allowed: "gpu=(" is not a regular expression`},
 		},
 		{
+			name: "allowed users and groups that are no ids",
+			body: "allowed_users = [\"1000\", \"gitlab\"]\nallowed_groups = [\"-1\", \"4294967296\"]",
+			want: []string{
+				`$FILE:1: allowed_users[1]: "gitlab" is not a user or group id (a number from 0 to 2147483647)`,
+				`$FILE:2: allowed_groups[0]: "-1" is not a user or group id`,
+				`$FILE:2: allowed_groups[1]: "4294967296" is not a user or group id`,
+			},
+		},
+		{
 			name: "unknown dns_policy",
 			body: `dns_policy = "clusterfirst"`,
 			want: []string{`$FILE:1: dns_policy: "clusterfirst" is not one of none, default, cluster-first, cluster-first-with-host-net`},

@@ -42,6 +42,7 @@ func TestBuild(t *testing.T) {
 	}{
 		{name: "defaults"},
 		{name: "job-image"},
+		{name: "job-users"},
 		{name: "resources"},
 		{name: "pod-resources", environ: map[string]string{"KUBERNETES_POD_CPU_LIMIT": "3", "KUBERNETES_POD_MEMORY_REQUEST": "3Gi"}},
 		{name: "privileged"},
