@@ -24,12 +24,18 @@ type JobConfig struct {
 	// ServicePullPolicies holds the list of each of the job's services,
 	// in the job's order, chosen the same way.
 	ServicePullPolicies [][]string
+	// BuildRunAs is the user and group the job's image asks for, allowed
+	// by allowed_users and allowed_groups; ServiceRunAs holds those of
+	// each of the job's services, in the job's order.
+	BuildRunAs   RunAs
+	ServiceRunAs []RunAs
 }
 
 // ForJob checks job j against the operator's rules in one step: its
 // overwrite variables against their gates (see Overwrites), its image
 // against allowed_images, its services against allowed_services, the
-// pull policies it asks for against allowed_pull_policies, and that none
+// pull policies it asks for against allowed_pull_policies, the users and
+// groups it asks for against allowed_users and allowed_groups, and that none
 // of its masked values would be written into the pod (see checkMasked). Every refusal
 // is a *JobError, and all of them are reported together. driverEnv reads
 // k8sdrv's own environment (see Overwrites).
@@ -40,14 +46,30 @@ type JobConfig struct {
 func ForJob(c *Config, j *job.Job, driverEnv func(string) string) (*JobConfig, error) {
 	cfg, errs := c.overwrite(j.Variables, driverEnv)
 	errs = append(errs, c.checkMasked(cfg, j)...)
+	errs = append(errs, cfg.checkJobRequirements(len(j.Services))...)
 	errs = append(errs, checkJobInput(j)...)
 	errs = append(errs, c.checkImages(j)...)
 	build, services, pullErrs := c.pullPolicies(j)
 	errs = append(errs, pullErrs...)
+	buildRunAs, serviceRunAs, userErrs := cfg.jobUsers(j)
+	errs = append(errs, userErrs...)
 	if len(errs) > 0 {
 		return &JobConfig{Config: c, Job: j}, errors.Join(errs...)
 	}
-	return &JobConfig{Config: cfg, Job: j, BuildPullPolicy: build, ServicePullPolicies: services}, nil
+	return &JobConfig{Config: cfg, Job: j, BuildPullPolicy: build, ServicePullPolicies: services,
+		BuildRunAs: buildRunAs, ServiceRunAs: serviceRunAs}, nil
+}
+
+// checkJobRequirements refuses requests and limits that the job's
+// resource variables or its services (each one more service container)
+// make the API server refuse; the operator's own are checked by Validate.
+func (cfg *Config) checkJobRequirements(jobServices int) []error {
+	var errs []error
+	for _, p := range cfg.Resources.checkRequirements(len(cfg.Services) + jobServices) {
+		errs = append(errs, jobErrorf("%s: %s, with this job's KUBERNETES_* resource variables and its %d services: the API server would refuse the pod",
+			p.key, p.msg, jobServices))
+	}
+	return errs
 }
 
 // PullAttempts is how many times prepare may create the pod: once per

@@ -94,3 +94,46 @@ func TestForJobReportsEveryRefusalAtOnce(t *testing.T) {
 		assert.Assert(t, strings.Contains(lines[i], w), "line %d: %q does not contain %q", i, lines[i], w)
 	}
 }
+
+// TestForJobKeepsThePodWithinItsResources: a job's resource variables and
+// its services are refused, as the job's fault, where the pod they make
+// is one the API server refuses, though each value is within its maximum.
+func TestForJobKeepsThePodWithinItsResources(t *testing.T) {
+	defaults := withDefaults()
+	c := &defaults
+	c.PodCPULimit, c.PodCPULimitMax = "2", "8"
+	c.CPURequest, c.CPURequestMax = "500m", "4"
+	c.ServiceCPURequest = "500m"
+	assert.NilError(t, c.Validate())
+	redis := job.Service{Image: job.Image{Name: "redis"}}
+	for _, tc := range []struct {
+		name string
+		job  *job.Job
+		want string
+	}{
+		{
+			name: "a container request above the pod's limit",
+			job:  &job.Job{Variables: map[string]string{"KUBERNETES_CPU_REQUEST": "3"}},
+			want: "pod_cpu_limit: 2 is below the containers' cpu requests together (3: build, helper and 0 services; a container without a request counts its limit), with this job's KUBERNETES_* resource variables and its 0 services: the API server would refuse the pod",
+		},
+		{
+			name: "a pod limit below the containers' requests",
+			job:  &job.Job{Variables: map[string]string{"KUBERNETES_POD_CPU_LIMIT": "400m"}},
+			want: "pod_cpu_limit: 400m is below the containers' cpu requests together (500m: build, helper and 0 services",
+		},
+		{
+			name: "services requesting more than the pod's limit",
+			job:  &job.Job{Services: []job.Service{redis, redis, redis, redis}},
+			want: "pod_cpu_limit: 2 is below the containers' cpu requests together (2500m: build, helper and 4 services",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ForJob(c, tc.job, nil)
+			assert.ErrorContains(t, err, tc.want)
+			var jobErr *JobError
+			assert.Assert(t, errors.As(err, &jobErr), "a job error: a build failure, not retried")
+		})
+	}
+	_, err := ForJob(c, &job.Job{Services: []job.Service{redis, redis}, Variables: map[string]string{"KUBERNETES_POD_CPU_LIMIT": "1500m"}}, nil)
+	assert.NilError(t, err)
+}

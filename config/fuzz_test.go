@@ -116,6 +116,8 @@ func FuzzForJob(f *testing.F) {
 		{"KUBERNETES_POD_LABELS_1=team=ci\x00KUBERNETES_POD_ANNOTATIONS_x=example.com/owner=$SECRET", ""},
 		{"KUBERNETES_POD_LABELS_1==novalue\x00KUBERNETES_POD_LABELS_2=no-equals", ""},
 		{"SECRET=hunter22\x00KUBERNETES_NAMESPACE_OVERWRITE=hunter22\x00KUBERNETES_POD_LABELS_A=k=${SECRET}", "SECRET"},
+		{"KUBERNETES_NODE_TOLERATIONS_1=gpu=a100:NoSchedule\x00KUBERNETES_NODE_TOLERATIONS_2=\x00KUBERNETES_NODE_TOLERATIONS_3==x:Never", ""},
+		{"KUBERNETES_POD_CPU_LIMIT=1\x00KUBERNETES_POD_MEMORY_REQUEST=64Gi", ""},
 		{"CI_JOB_IMAGE=golang:1.26\x00CI_JOB_SERVICES=[{\"name\":\"postgres:16\",\"alias\":\"db\"}]", ""},
 		{"CI_JOB_IMAGE=Not An Image\x00CI_JOB_SERVICES=[{\"alias\":\"Bad_Alias\",\"pull_policy\":[\"sometimes\"]}]", ""},
 	} {
@@ -148,10 +150,14 @@ func permissive(t *testing.T) *Config {
 	c.BearerTokenOverwriteAllowed = true
 	c.PodLabelsOverwriteAllowed = ".*"
 	c.PodAnnotationsOverwriteAllowed = ".*"
+	c.NodeTolerationsOverwriteAllowed = ".*"
 	c.PullPolicy = StringList{"if-not-present"}
 	c.AllowedPullPolicies = []string{"always", "if-not-present", "never"}
 	for _, r := range c.Resources.Settings() {
 		*r.Value, *r.Max = "1", map[string]string{"cpu": "8", "memory": "16Gi", "ephemeral-storage": "100Gi"}[r.Resource]
+		if r.Container == PodLevel {
+			*r.Value = *r.Max // room for the containers' requests together
+		}
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the permissive configuration is not valid: %v", err)
@@ -219,6 +225,9 @@ func checkAllowed(t *testing.T, jc *JobConfig, j *job.Job) {
 			t.Fatalf("%s = %q is above its maximum %q", r.Key, *r.Value, *r.Max)
 		}
 	}
+	if problems := jc.Resources.checkRequirements(len(jc.Services) + len(j.Services)); len(problems) > 0 {
+		t.Fatalf("requests and limits the API server refuses: %v", problems)
+	}
 	for what, m := range map[string]map[string]string{"label": jc.PodLabels, "annotation": jc.PodAnnotations} {
 		for k, v := range m {
 			if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
@@ -227,6 +236,11 @@ func checkAllowed(t *testing.T, jc *JobConfig, j *job.Job) {
 			if names := append(j.MaskedIn(k), j.MaskedIn(j.Expand(v))...); len(names) > 0 {
 				t.Fatalf("%s %q holds masked %v", what, k, names)
 			}
+		}
+	}
+	for k, effect := range jc.NodeTolerations {
+		if problem := TolerationProblem(k, effect); problem != "" {
+			t.Fatalf("toleration %q = %q: %s", k, effect, problem)
 		}
 	}
 	if names := append(j.MaskedIn(jc.Namespace), j.MaskedIn(jc.ServiceAccount)...); len(names) > 0 {

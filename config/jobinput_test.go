@@ -32,15 +32,24 @@ func TestForJobRefusesJobInputTheClusterWouldRefuse(t *testing.T) {
 		{"service account", job.Job{Variables: map[string]string{"KUBERNETES_SERVICE_ACCOUNT_OVERWRITE": "Builder_SA"}},
 			`KUBERNETES_SERVICE_ACCOUNT_OVERWRITE="Builder_SA" is not a valid service account name`},
 		{"label key", job.Job{Variables: map[string]string{"KUBERNETES_POD_LABELS_1": "team name=ml"}},
-			`KUBERNETES_POD_LABELS_1: "team name" is not a valid key`},
+			`KUBERNETES_POD_LABELS_1="team name=ml": "team name" is not a valid key`},
+		{"toleration key", job.Job{Variables: map[string]string{"KUBERNETES_NODE_TOLERATIONS_1": "gpu type=a100:NoSchedule"}},
+			`KUBERNETES_NODE_TOLERATIONS_1="gpu type=a100:NoSchedule": taint key "gpu type" is not valid`},
+		{"toleration value", job.Job{Variables: map[string]string{"KUBERNETES_NODE_TOLERATIONS_1": "gpu=a 100"}},
+			`KUBERNETES_NODE_TOLERATIONS_1="gpu=a 100": taint value "a 100" is not valid`},
+		{"toleration effect", job.Job{Variables: map[string]string{"KUBERNETES_NODE_TOLERATIONS_1": "gpu:NoScheduler"}},
+			`KUBERNETES_NODE_TOLERATIONS_1="gpu:NoScheduler": effect "NoScheduler" is not one of NoSchedule, PreferNoSchedule, NoExecute or ""`},
+		{"toleration value without a key", job.Job{Variables: map[string]string{"KUBERNETES_NODE_TOLERATIONS_1": "=a100"}},
+			`KUBERNETES_NODE_TOLERATIONS_1="=a100": a value needs a taint key`},
 		{"annotation key", job.Job{Variables: map[string]string{"KUBERNETES_POD_ANNOTATIONS_1": "a/b/c=1"}},
-			`KUBERNETES_POD_ANNOTATIONS_1: "a/b/c" is not a valid key`},
+			`KUBERNETES_POD_ANNOTATIONS_1="a/b/c=1": "a/b/c" is not a valid key`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Config{}
 			c.ServiceAccountOverwriteAllowed = ".*"
 			c.PodLabelsOverwriteAllowed = ".*"
 			c.PodAnnotationsOverwriteAllowed = ".*"
+			c.NodeTolerationsOverwriteAllowed = ".*"
 			_, err := ForJob(c, &tc.job, nil)
 			assert.ErrorContains(t, err, tc.want)
 			var jobErr *JobError

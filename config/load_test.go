@@ -130,12 +130,21 @@ service_ephemeral_storage_request = "1Gi"
 service_ephemeral_storage_request_overwrite_max_allowed = "20Gi"
 service_ephemeral_storage_limit = "1Gi"
 service_ephemeral_storage_limit_overwrite_max_allowed = "20Gi"
+pod_cpu_request = "2"
+pod_cpu_request_overwrite_max_allowed = "6"
+pod_cpu_limit = "6"
+pod_cpu_limit_overwrite_max_allowed = "12"
+pod_memory_request = "8Gi"
+pod_memory_request_overwrite_max_allowed = "16Gi"
+pod_memory_limit = "16Gi"
+pod_memory_limit_overwrite_max_allowed = "32Gi"
 namespace_overwrite_allowed = "ci-.*"
 service_account = "ci-runner"
 service_account_overwrite_allowed = "ci-.*"
 bearer_token_overwrite_allowed = true
 pod_labels_overwrite_allowed = "team=.*"
 pod_annotations_overwrite_allowed = ".*"
+node_tolerations_overwrite_allowed = "gpu=.*"
 image_pull_secrets = ["registry-cred", "mirror-cred"]
 use_service_account_image_pull_secrets = true
 automount_service_account_token = false
@@ -147,6 +156,8 @@ pull_policy = ["always", "if-not-present"]
 allowed_pull_policies = ["always", "if-not-present"]
 allowed_images = ["registry.example.com/**"]
 allowed_services = ["postgres:*", "redis:*"]
+allowed_users = ["1000", "0"]
+allowed_groups = ["1001"]
 helper_image_flavor = "ubuntu"
 volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true, mount_propagation = "HostToContainer" }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b", mount_propagation = "None" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory", mount_propagation = "Bidirectional" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }], nfs = [{ name = "nfs", mount_path = "/nfs", sub_path = "ci", read_only = true, server = "nfs.example.com", path = "/exports/ci" }] }
 `
@@ -223,15 +234,24 @@ func fullKubernetes() Config {
 			ServiceEphemeralStorageRequestMax: "20Gi",
 			ServiceEphemeralStorageLimit:      "1Gi",
 			ServiceEphemeralStorageLimitMax:   "20Gi",
+			PodCPURequest:                     "2",
+			PodCPURequestMax:                  "6",
+			PodCPULimit:                       "6",
+			PodCPULimitMax:                    "12",
+			PodMemoryRequest:                  "8Gi",
+			PodMemoryRequestMax:               "16Gi",
+			PodMemoryLimit:                    "16Gi",
+			PodMemoryLimitMax:                 "32Gi",
 		},
 		Overwrites: Overwrites{
-			NamespaceOverwriteAllowed:      "ci-.*",
-			ServiceAccount:                 "ci-runner",
-			ServiceAccountOverwriteAllowed: "ci-.*",
-			BearerTokenOverwriteAllowed:    true,
-			PodLabelsOverwriteAllowed:      "team=.*",
-			PodAnnotationsOverwriteAllowed: ".*",
-			ImagePullSecrets:               []string{"registry-cred", "mirror-cred"},
+			NamespaceOverwriteAllowed:       "ci-.*",
+			ServiceAccount:                  "ci-runner",
+			ServiceAccountOverwriteAllowed:  "ci-.*",
+			BearerTokenOverwriteAllowed:     true,
+			PodLabelsOverwriteAllowed:       "team=.*",
+			PodAnnotationsOverwriteAllowed:  ".*",
+			NodeTolerationsOverwriteAllowed: "gpu=.*",
+			ImagePullSecrets:                []string{"registry-cred", "mirror-cred"},
 
 			UseServiceAccountImagePullSecrets: true,
 			AutomountServiceAccountToken:      new(false),
@@ -293,6 +313,8 @@ func fullKubernetes() Config {
 			},
 			ServiceContainerSecurityContext:         &ContainerSecurityContext{RunAsUser: &thousand, Capabilities: &Capabilities{Drop: []string{"ALL"}}, SELinuxType: "container_t"},
 			InitPermissionsContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &thousand},
+			AllowedUsers:                            []string{"1000", "0"},
+			AllowedGroups:                           []string{"1001"},
 		},
 		PrintPodWarningEvents:                &no,
 		ResourceAvailabilityCheckMaxAttempts: 3,

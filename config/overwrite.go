@@ -15,13 +15,16 @@ import (
 // (GitLab Runner matches anywhere in it: there "ci-.*" also admits
 // "x-ci-y"); an empty one turns the overwrite off.
 type Overwrites struct {
-	NamespaceOverwriteAllowed      string   `toml:"namespace_overwrite_allowed" envconfig:"K8SDRV_NAMESPACE_OVERWRITE_ALLOWED"`
-	ServiceAccount                 string   `toml:"service_account" envconfig:"K8SDRV_SERVICE_ACCOUNT"`
-	ServiceAccountOverwriteAllowed string   `toml:"service_account_overwrite_allowed" envconfig:"K8SDRV_SERVICE_ACCOUNT_OVERWRITE_ALLOWED"`
-	BearerTokenOverwriteAllowed    bool     `toml:"bearer_token_overwrite_allowed" envconfig:"K8SDRV_BEARER_TOKEN_OVERWRITE_ALLOWED"`
-	PodLabelsOverwriteAllowed      string   `toml:"pod_labels_overwrite_allowed" envconfig:"K8SDRV_POD_LABELS_OVERWRITE_ALLOWED"`
-	PodAnnotationsOverwriteAllowed string   `toml:"pod_annotations_overwrite_allowed" envconfig:"K8SDRV_POD_ANNOTATIONS_OVERWRITE_ALLOWED"`
-	ImagePullSecrets               []string `toml:"image_pull_secrets" ignored:"true"`
+	NamespaceOverwriteAllowed      string `toml:"namespace_overwrite_allowed" envconfig:"K8SDRV_NAMESPACE_OVERWRITE_ALLOWED"`
+	ServiceAccount                 string `toml:"service_account" envconfig:"K8SDRV_SERVICE_ACCOUNT"`
+	ServiceAccountOverwriteAllowed string `toml:"service_account_overwrite_allowed" envconfig:"K8SDRV_SERVICE_ACCOUNT_OVERWRITE_ALLOWED"`
+	BearerTokenOverwriteAllowed    bool   `toml:"bearer_token_overwrite_allowed" envconfig:"K8SDRV_BEARER_TOKEN_OVERWRITE_ALLOWED"`
+	PodLabelsOverwriteAllowed      string `toml:"pod_labels_overwrite_allowed" envconfig:"K8SDRV_POD_LABELS_OVERWRITE_ALLOWED"`
+	PodAnnotationsOverwriteAllowed string `toml:"pod_annotations_overwrite_allowed" envconfig:"K8SDRV_POD_ANNOTATIONS_OVERWRITE_ALLOWED"`
+	// NodeTolerationsOverwriteAllowed gates KUBERNETES_NODE_TOLERATIONS_*,
+	// whose values are "key[=value][:effect]" as a whole.
+	NodeTolerationsOverwriteAllowed string   `toml:"node_tolerations_overwrite_allowed" envconfig:"K8SDRV_NODE_TOLERATIONS_OVERWRITE_ALLOWED"`
+	ImagePullSecrets                []string `toml:"image_pull_secrets" ignored:"true"`
 	// UseServiceAccountImagePullSecrets leaves imagePullSecrets out of the
 	// pod, so that those of its service account apply.
 	UseServiceAccountImagePullSecrets bool `toml:"use_service_account_image_pull_secrets" envconfig:"K8SDRV_USE_SERVICE_ACCOUNT_IMAGE_PULL_SECRETS"`
@@ -38,10 +41,11 @@ func fullMatch(expr string) (*regexp.Regexp, error) {
 
 func (o *Overwrites) validate(add func(key, format string, args ...any)) {
 	for key, expr := range map[string]string{
-		"namespace_overwrite_allowed":       o.NamespaceOverwriteAllowed,
-		"service_account_overwrite_allowed": o.ServiceAccountOverwriteAllowed,
-		"pod_labels_overwrite_allowed":      o.PodLabelsOverwriteAllowed,
-		"pod_annotations_overwrite_allowed": o.PodAnnotationsOverwriteAllowed,
+		"namespace_overwrite_allowed":        o.NamespaceOverwriteAllowed,
+		"service_account_overwrite_allowed":  o.ServiceAccountOverwriteAllowed,
+		"pod_labels_overwrite_allowed":       o.PodLabelsOverwriteAllowed,
+		"pod_annotations_overwrite_allowed":  o.PodAnnotationsOverwriteAllowed,
+		"node_tolerations_overwrite_allowed": o.NodeTolerationsOverwriteAllowed,
 	} {
 		if expr == "" {
 			continue
@@ -89,7 +93,7 @@ func (c *Config) overwrite(vars map[string]string, driverEnv func(string) string
 	var errs []error
 	for _, step := range []func(map[string]string, func(string) string) []error{
 		out.overwriteNamespace, out.overwriteServiceAccount, out.overwriteBearerToken,
-		out.overwriteResources, out.overwriteLabels, out.overwriteAnnotations,
+		out.overwriteResources, out.overwriteLabels, out.overwriteAnnotations, out.overwriteTolerations,
 	} {
 		errs = append(errs, step(vars, driverEnv)...)
 	}
@@ -102,6 +106,7 @@ func (c *Config) clone() *Config {
 	out.Warnings = slices.Clone(c.Warnings)
 	out.PodLabels = maps.Clone(c.PodLabels)
 	out.PodAnnotations = maps.Clone(c.PodAnnotations)
+	out.NodeTolerations = maps.Clone(c.NodeTolerations)
 	return &out
 }
 
@@ -111,6 +116,11 @@ func (c *Config) gate(variable, value, key, expr string) (bool, error) {
 	if value == "" {
 		return false, nil
 	}
+	return c.gateAny(variable, value, key, expr)
+}
+
+// gateAny is gate for a variable whose empty value means something.
+func (c *Config) gateAny(variable, value, key, expr string) (bool, error) {
 	if expr == "" {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%s is ignored: %s is not set", variable, key))
 		return false, nil
@@ -195,34 +205,49 @@ func (c *Config) overwriteResources(vars map[string]string, _ func(string) strin
 }
 
 func (c *Config) overwriteLabels(vars map[string]string, _ func(string) string) []error {
-	return c.overwriteMap(vars, "KUBERNETES_POD_LABELS_", "pod_labels_overwrite_allowed", c.PodLabelsOverwriteAllowed, &c.PodLabels)
+	return c.overwriteMap(vars, mapOverwrite{"KUBERNETES_POD_LABELS_", "pod_labels_overwrite_allowed", c.PodLabelsOverwriteAllowed, splitKeyValue, false}, &c.PodLabels)
 }
 
 func (c *Config) overwriteAnnotations(vars map[string]string, _ func(string) string) []error {
-	return c.overwriteMap(vars, "KUBERNETES_POD_ANNOTATIONS_", "pod_annotations_overwrite_allowed", c.PodAnnotationsOverwriteAllowed, &c.PodAnnotations)
+	return c.overwriteMap(vars, mapOverwrite{"KUBERNETES_POD_ANNOTATIONS_", "pod_annotations_overwrite_allowed", c.PodAnnotationsOverwriteAllowed, splitKeyValue, false}, &c.PodAnnotations)
 }
 
-// overwriteMap adds the allowed "KEY=VALUE" variables with prefix to *m,
-// in name order (a later name wins), each gated as a whole by expr.
-func (c *Config) overwriteMap(vars map[string]string, prefix, key, expr string, m *map[string]string) []error {
+// overwriteTolerations adds the job's tolerations to node_tolerations;
+// an empty value, as in GitLab Runner, tolerates every taint.
+func (c *Config) overwriteTolerations(vars map[string]string, _ func(string) string) []error {
+	return c.overwriteMap(vars, mapOverwrite{"KUBERNETES_NODE_TOLERATIONS_", "node_tolerations_overwrite_allowed", c.NodeTolerationsOverwriteAllowed, splitToleration, true}, &c.NodeTolerations)
+}
+
+// mapOverwrite is one family of overwrite variables that add entries to
+// a map setting: their name prefix, their gate, and how a value splits
+// into the map's key and value (or why it cannot).
+type mapOverwrite struct {
+	prefix, key, expr string
+	split             func(value string) (k, v, problem string)
+	// emptyCounts: an empty value is an entry too, not an unset variable.
+	emptyCounts bool
+}
+
+// overwriteMap adds the allowed variables of o to *m, in name order (a
+// later name wins), each gated as a whole by o's regular expression.
+func (c *Config) overwriteMap(vars map[string]string, o mapOverwrite, m *map[string]string) []error {
 	var errs []error
+	gate := c.gate
+	if o.emptyCounts {
+		gate = c.gateAny
+	}
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
-		if !strings.HasPrefix(name, prefix) {
+		if !strings.HasPrefix(name, o.prefix) {
 			continue
 		}
-		ok, err := c.gate(name, vars[name], key, expr)
+		ok, err := gate(name, vars[name], o.key, o.expr)
 		if !ok {
 			errs = append(errs, err)
 			continue
 		}
-		k, v, found := strings.Cut(vars[name], "=")
-		if !found || k == "" {
-			errs = append(errs, jobErrorf("%s=%q: want KEY=VALUE", name, vars[name]))
-			continue
-		}
-		// Label and annotation keys share the API server's rule.
-		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
-			errs = append(errs, jobErrorf("%s: %q is not a valid key: %s", name, k, msgs[0]))
+		k, v, problem := o.split(vars[name])
+		if problem != "" {
+			errs = append(errs, jobErrorf("%s=%q: %s", name, vars[name], problem))
 			continue
 		}
 		if *m == nil {
@@ -231,6 +256,27 @@ func (c *Config) overwriteMap(vars map[string]string, prefix, key, expr string, 
 		(*m)[k] = v
 	}
 	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+}
+
+// splitKeyValue splits a label or annotation "KEY=VALUE"; label and
+// annotation keys share the API server's rule.
+func splitKeyValue(s string) (k, v, problem string) {
+	k, v, found := strings.Cut(s, "=")
+	if !found || k == "" {
+		return "", "", "want KEY=VALUE"
+	}
+	if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+		return "", "", fmt.Sprintf("%q is not a valid key: %s", k, msgs[0])
+	}
+	return k, v, ""
+}
+
+// splitToleration splits "key[=value][:effect]" into node_tolerations'
+// key ("key" or "key=value") and value (the effect), as GitLab Runner
+// does: the first ":" ends the key and value.
+func splitToleration(s string) (k, v, problem string) {
+	k, v, _ = strings.Cut(s, ":")
+	return k, v, TolerationProblem(k, v)
 }
 
 // errList is err as a list: empty when err is nil.

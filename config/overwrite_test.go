@@ -18,6 +18,8 @@ func gated() *Config {
 	c.BearerTokenOverwriteAllowed = true
 	c.PodLabelsOverwriteAllowed = "team=[a-z]+"
 	c.PodAnnotationsOverwriteAllowed = "example.com/.*"
+	c.NodeTolerationsOverwriteAllowed = "(gpu|spot)(=[a-z0-9]*)?(:[A-Za-z]*)?|"
+	c.NodeTolerations = map[string]string{"dedicated=ci": "NoSchedule"}
 	return c
 }
 
@@ -77,6 +79,31 @@ func TestForJobOverwrites(t *testing.T) {
 			check: func(t *testing.T, c *Config) {
 				assert.DeepEqual(t, c.PodAnnotations, map[string]string{"example.com/owner": "ci"})
 			}},
+		{name: "tolerations in every form, added to the operator's", vars: map[string]string{
+			"KUBERNETES_NODE_TOLERATIONS_1": "gpu=a100:NoSchedule", "KUBERNETES_NODE_TOLERATIONS_2": "spot",
+			"KUBERNETES_NODE_TOLERATIONS_3": "gpu=:PreferNoSchedule", "KUBERNETES_NODE_TOLERATIONS_4": "spot=yes:NoExecute",
+		},
+			check: func(t *testing.T, c *Config) {
+				assert.DeepEqual(t, c.NodeTolerations, map[string]string{
+					"dedicated=ci": "NoSchedule", "gpu=a100": "NoSchedule", "spot": "", "gpu=": "PreferNoSchedule", "spot=yes": "NoExecute",
+				})
+			}},
+		{name: "a later toleration of the same key and value wins", vars: map[string]string{
+			"KUBERNETES_NODE_TOLERATIONS_A": "spot:NoSchedule", "KUBERNETES_NODE_TOLERATIONS_B": "spot:NoExecute",
+		},
+			check: func(t *testing.T, c *Config) { assert.Equal(t, c.NodeTolerations["spot"], "NoExecute") }},
+		{name: "an empty toleration tolerates every taint, as in GitLab Runner", vars: map[string]string{"KUBERNETES_NODE_TOLERATIONS_1": ""},
+			check: func(t *testing.T, c *Config) {
+				assert.DeepEqual(t, c.NodeTolerations, map[string]string{"dedicated=ci": "NoSchedule", "": ""})
+			}},
+		{name: "toleration must match whole value", vars: map[string]string{"KUBERNETES_NODE_TOLERATIONS_1": "node-role=gpu:NoSchedule"},
+			wantErr: `KUBERNETES_NODE_TOLERATIONS_1="node-role=gpu:NoSchedule" is not allowed: it must match node_tolerations_overwrite_allowed`},
+		{name: "tolerations overwrite off", config: func(c *Config) { c.NodeTolerationsOverwriteAllowed = "" },
+			vars: map[string]string{"KUBERNETES_NODE_TOLERATIONS_1": "gpu"},
+			check: func(t *testing.T, c *Config) {
+				assert.DeepEqual(t, c.NodeTolerations, map[string]string{"dedicated=ci": "NoSchedule"})
+			},
+			warning: "KUBERNETES_NODE_TOLERATIONS_1 is ignored: node_tolerations_overwrite_allowed is not set"},
 		{name: "annotations denied", vars: map[string]string{"KUBERNETES_POD_ANNOTATIONS_1": "job.runner.gitlab.com/id=1"},
 			wantErr: `KUBERNETES_POD_ANNOTATIONS_1="job.runner.gitlab.com/id=1" is not allowed`},
 	} {
@@ -113,7 +140,18 @@ func TestForJobOverwrites(t *testing.T) {
 func TestForJobResourceOverwrites(t *testing.T) {
 	c := &Config{}
 	settings := c.Resources.Settings()
-	assert.Equal(t, len(settings), 18)
+	assert.Equal(t, len(settings), 22)
+	var pod []string
+	for _, s := range settings {
+		if s.Container == PodLevel {
+			pod = append(pod, s.Key+" "+s.Variable)
+		}
+	}
+	// The runner's names for the pod's own requests and limits.
+	assert.DeepEqual(t, pod, []string{
+		"pod_cpu_request KUBERNETES_POD_CPU_REQUEST", "pod_cpu_limit KUBERNETES_POD_CPU_LIMIT",
+		"pod_memory_request KUBERNETES_POD_MEMORY_REQUEST", "pod_memory_limit KUBERNETES_POD_MEMORY_LIMIT",
+	})
 	for _, s := range settings {
 		t.Run(s.Variable, func(t *testing.T) {
 			c := &Config{}

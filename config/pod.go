@@ -140,6 +140,33 @@ func (p *Pod) Tolerations() []Toleration {
 	return out
 }
 
+// TolerationProblem says why the API server would refuse the toleration
+// of node_tolerations key k ("key", "key=value", "" for every taint) and
+// effect, or returns "".
+func TolerationProblem(k, effect string) string {
+	switch effect {
+	case "", "NoSchedule", "PreferNoSchedule", "NoExecute":
+	default:
+		return fmt.Sprintf("effect %q is not one of NoSchedule, PreferNoSchedule, NoExecute or \"\"", effect)
+	}
+	key, value, hasValue := strings.Cut(k, "=")
+	if key != "" {
+		if msgs := validation.IsQualifiedName(key); len(msgs) > 0 {
+			return fmt.Sprintf("taint key %q is not valid: %s", key, msgs[0])
+		}
+	}
+	switch {
+	case !hasValue:
+		return ""
+	case key == "":
+		return "a value needs a taint key (an empty key, without \"=\", tolerates every taint)"
+	}
+	if msgs := validation.IsValidLabelValue(value); len(msgs) > 0 {
+		return fmt.Sprintf("taint value %q is not valid: %s", value, msgs[0])
+	}
+	return ""
+}
+
 // DNSPolicies maps dns_policy values to Kubernetes DNS policies.
 var DNSPolicies = map[string]string{
 	"none":                        "None",
@@ -150,10 +177,8 @@ var DNSPolicies = map[string]string{
 
 func (p *Pod) validate(add func(key, format string, args ...any)) {
 	for _, k := range slices.Sorted(maps.Keys(p.NodeTolerations)) {
-		switch p.NodeTolerations[k] {
-		case "", "NoSchedule", "PreferNoSchedule", "NoExecute":
-		default:
-			add(fmt.Sprintf("node_tolerations.%q", k), "effect %q is not one of NoSchedule, PreferNoSchedule, NoExecute or \"\"", p.NodeTolerations[k])
+		if problem := TolerationProblem(k, p.NodeTolerations[k]); problem != "" {
+			add(fmt.Sprintf("node_tolerations.%q", k), "%s", problem)
 		}
 	}
 	if _, ok := DNSPolicies[p.DNSPolicy]; p.DNSPolicy != "" && !ok {

@@ -34,6 +34,29 @@ func TestLoadRejects(t *testing.T) {
 			},
 		},
 		{
+			name: "toleration keys and values the API server refuses",
+			body: "[node_tolerations]\n\"gpu type\" = \"\"\n\"=a100\" = \"NoSchedule\"\n\"gpu=a 100\" = \"\"",
+			want: []string{
+				`$FILE:2: node_tolerations."gpu type": taint key "gpu type" is not valid`,
+				`$FILE:3: node_tolerations."=a100": a value needs a taint key`,
+				`$FILE:4: node_tolerations."gpu=a 100": taint value "a 100" is not valid`,
+			},
+		},
+		{
+			name: "node_tolerations_overwrite_allowed that is no regular expression",
+			body: `node_tolerations_overwrite_allowed = "gpu=("`,
+			want: []string{`$FILE:1: node_tolerations_overwrite_allowed: "gpu=(" is not a regular expression`},
+		},
+		{
+			name: "allowed users and groups that are no ids",
+			body: "allowed_users = [\"1000\", \"gitlab\"]\nallowed_groups = [\"-1\", \"4294967296\"]",
+			want: []string{
+				`$FILE:1: allowed_users[1]: "gitlab" is not a user or group id (a number from 0 to 2147483647)`,
+				`$FILE:2: allowed_groups[0]: "-1" is not a user or group id`,
+				`$FILE:2: allowed_groups[1]: "4294967296" is not a user or group id`,
+			},
+		},
+		{
 			name: "unknown dns_policy",
 			body: `dns_policy = "clusterfirst"`,
 			want: []string{`$FILE:1: dns_policy: "clusterfirst" is not one of none, default, cluster-first, cluster-first-with-host-net`},
@@ -225,6 +248,33 @@ value = "v"`,
 			name: "every line names the file",
 			body: "namespace = \"Not_Valid\"\nbuilds_dir = \"relative\"",
 			want: []string{"$FILE:1: namespace: ", "\n$FILE:2: builds_dir: "},
+		},
+		{
+			name: "a request above its limit",
+			body: "helper_cpu_request = \"2\"\nhelper_cpu_limit = \"1\"\npod_memory_request = \"2Gi\"\npod_memory_limit = \"1Gi\"",
+			want: []string{"$FILE:1: helper_cpu_request: 2 is above helper_cpu_limit (1)", "$FILE:3: pod_memory_request: 2Gi is above pod_memory_limit (1Gi)"},
+		},
+		{
+			name: "a container limit above the pod's",
+			body: "pod_cpu_limit = \"2\"\ncpu_request = \"1\"\ncpu_limit = \"4\"",
+			want: []string{"$FILE:1: pod_cpu_limit: 2 is below cpu_limit (4): no container's limit may be above the pod's"},
+		},
+		{
+			name: "containers requesting more than the pod",
+			body: "pod_cpu_request = \"1500m\"\ncpu_request = \"1\"\nhelper_cpu_limit = \"1\"\n[[services]]\nname = \"redis\"",
+			want: []string{"$FILE:1: pod_cpu_request: 1500m is below the containers' cpu requests together (2: build, helper and 1 services; a container without a request counts its limit)"},
+		},
+		{
+			// Without a pod request the API server makes the containers'
+			// total the pod's request, which must fit the pod's limit.
+			name: "containers requesting more than the pod's limit",
+			body: "pod_memory_limit = \"1536Mi\"\nmemory_limit = \"1Gi\"\nhelper_memory_request = \"1Gi\"",
+			want: []string{"$FILE:1: pod_memory_limit: 1536Mi is below the containers' memory requests together (2Gi: build, helper and 0 services"},
+		},
+		{
+			name: "invalid pod quantity",
+			body: "pod_memory_limit = \"lots\"\npod_cpu_request_overwrite_max_allowed = \"-1\"",
+			want: []string{`$FILE:1: pod_memory_limit: "lots" is not a Kubernetes quantity`, `$FILE:2: pod_cpu_request_overwrite_max_allowed: "-1" is not a Kubernetes quantity`},
 		},
 		{
 			name: "invalid quantity",

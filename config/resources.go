@@ -47,18 +47,31 @@ type Resources struct {
 	ServiceEphemeralStorageLimitMax   string `toml:"service_ephemeral_storage_limit_overwrite_max_allowed" envconfig:"K8SDRV_SERVICE_EPHEMERAL_STORAGE_LIMIT_OVERWRITE_MAX_ALLOWED"`
 	ServiceEphemeralStorageRequest    string `toml:"service_ephemeral_storage_request" envconfig:"K8SDRV_SERVICE_EPHEMERAL_STORAGE_REQUEST"`
 	ServiceEphemeralStorageRequestMax string `toml:"service_ephemeral_storage_request_overwrite_max_allowed" envconfig:"K8SDRV_SERVICE_EPHEMERAL_STORAGE_REQUEST_OVERWRITE_MAX_ALLOWED"`
+
+	// The pod's own requests and limits (spec.resources, Kubernetes'
+	// pod-level resources): cpu and memory only, as the API server allows.
+	PodCPULimit         string `toml:"pod_cpu_limit" envconfig:"K8SDRV_POD_CPU_LIMIT"`
+	PodCPULimitMax      string `toml:"pod_cpu_limit_overwrite_max_allowed" envconfig:"K8SDRV_POD_CPU_LIMIT_OVERWRITE_MAX_ALLOWED"`
+	PodCPURequest       string `toml:"pod_cpu_request" envconfig:"K8SDRV_POD_CPU_REQUEST"`
+	PodCPURequestMax    string `toml:"pod_cpu_request_overwrite_max_allowed" envconfig:"K8SDRV_POD_CPU_REQUEST_OVERWRITE_MAX_ALLOWED"`
+	PodMemoryLimit      string `toml:"pod_memory_limit" envconfig:"K8SDRV_POD_MEMORY_LIMIT"`
+	PodMemoryLimitMax   string `toml:"pod_memory_limit_overwrite_max_allowed" envconfig:"K8SDRV_POD_MEMORY_LIMIT_OVERWRITE_MAX_ALLOWED"`
+	PodMemoryRequest    string `toml:"pod_memory_request" envconfig:"K8SDRV_POD_MEMORY_REQUEST"`
+	PodMemoryRequestMax string `toml:"pod_memory_request_overwrite_max_allowed" envconfig:"K8SDRV_POD_MEMORY_REQUEST_OVERWRITE_MAX_ALLOWED"`
 }
 
-// Container kinds, as resource settings and overwrite variables name them.
+// Container kinds, as resource settings and overwrite variables name them;
+// PodLevel stands for the pod's own spec.resources.
 const (
 	BuildContainer   = ""
 	HelperContainer  = "helper"
 	ServiceContainer = "service"
+	PodLevel         = "pod"
 )
 
 // ResourceSetting is one request or limit of one container kind.
 type ResourceSetting struct {
-	Container string // BuildContainer, HelperContainer or ServiceContainer
+	Container string // BuildContainer, HelperContainer, ServiceContainer or PodLevel
 	Resource  string // "cpu", "memory" or "ephemeral-storage"
 	Limit     bool   // a limit, else a request
 	Key       string // the TOML key, e.g. helper_cpu_limit
@@ -80,10 +93,15 @@ func (r *Resources) Settings() []ResourceSetting {
 		"service_cpu_limit": {&r.ServiceCPULimit, &r.ServiceCPULimitMax}, "service_cpu_request": {&r.ServiceCPURequest, &r.ServiceCPURequestMax},
 		"service_memory_limit": {&r.ServiceMemoryLimit, &r.ServiceMemoryLimitMax}, "service_memory_request": {&r.ServiceMemoryRequest, &r.ServiceMemoryRequestMax},
 		"service_ephemeral_storage_limit": {&r.ServiceEphemeralStorageLimit, &r.ServiceEphemeralStorageLimitMax}, "service_ephemeral_storage_request": {&r.ServiceEphemeralStorageRequest, &r.ServiceEphemeralStorageRequestMax},
+		"pod_cpu_limit": {&r.PodCPULimit, &r.PodCPULimitMax}, "pod_cpu_request": {&r.PodCPURequest, &r.PodCPURequestMax},
+		"pod_memory_limit": {&r.PodMemoryLimit, &r.PodMemoryLimitMax}, "pod_memory_request": {&r.PodMemoryRequest, &r.PodMemoryRequestMax},
 	}
 	var out []ResourceSetting
-	for _, container := range []string{BuildContainer, HelperContainer, ServiceContainer} {
+	for _, container := range []string{BuildContainer, HelperContainer, ServiceContainer, PodLevel} {
 		for _, res := range []string{"cpu", "memory", "ephemeral_storage"} {
+			if container == PodLevel && res == "ephemeral_storage" {
+				continue // the API server takes only cpu and memory for the pod
+			}
 			for _, kind := range []string{"request", "limit"} {
 				key := res + "_" + kind
 				if container != BuildContainer {

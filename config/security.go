@@ -17,6 +17,12 @@ type Security struct {
 	HelperContainerSecurityContext          *ContainerSecurityContext `toml:"helper_container_security_context" ignored:"true"`
 	ServiceContainerSecurityContext         *ContainerSecurityContext `toml:"service_container_security_context" ignored:"true"`
 	InitPermissionsContainerSecurityContext *ContainerSecurityContext `toml:"init_permissions_container_security_context" ignored:"true"`
+
+	// AllowedUsers and AllowedGroups are the ids a job may run its build
+	// and service containers as (image: kubernetes: user: "uid[:gid]"):
+	// empty allows any but 0, which must always be listed.
+	AllowedUsers  []string `toml:"allowed_users" ignored:"true"`
+	AllowedGroups []string `toml:"allowed_groups" ignored:"true"`
 }
 
 // PodSecurityContext is [pod_security_context].
@@ -118,6 +124,13 @@ func (s *Security) validate(add func(key, format string, args ...any)) {
 			nonNegative(add, name+".run_as_user", c.RunAsUser)
 			nonNegative(add, name+".run_as_group", c.RunAsGroup)
 			validateProfiles(add, name, c.SeccompProfile, c.AppArmorProfile)
+		}
+	}
+	for key, ids := range map[string][]string{"allowed_users": s.AllowedUsers, "allowed_groups": s.AllowedGroups} {
+		for i, id := range ids {
+			if _, err := parseID(id); err != nil {
+				add(fmt.Sprintf("%s[%d]", key, i), "%v", err)
+			}
 		}
 	}
 	if p := s.PodSecurityContext; p != nil {

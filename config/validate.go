@@ -37,6 +37,9 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 			}
 		}
 	}
+	for _, p := range c.Resources.checkRequirements(len(c.Services)) {
+		add(p.key, "%s", p.msg)
+	}
 	for key, seconds := range map[string]int{"poll_timeout": c.PollTimeout, "poll_interval": c.PollInterval} {
 		if seconds < 0 || int64(seconds) > maxSeconds {
 			add(key, "want a positive number of seconds up to %d, got %d", maxSeconds, seconds)

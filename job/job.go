@@ -67,6 +67,35 @@ type Image struct {
 	Entrypoint []string `json:"entrypoint"`
 	Command    []string `json:"command"`
 	PullPolicy []string `json:"pull_policy"`
+	// ExecutorOptions holds the image's `kubernetes:` options.
+	ExecutorOptions ExecutorOptions `json:"executor_opts"`
+}
+
+// ExecutorOptions are an image's executor options; k8sdrv reads those of
+// the Kubernetes executor.
+type ExecutorOptions struct {
+	Kubernetes struct {
+		// User is "uid[:gid]", $VARIABLES not yet expanded.
+		User StringOrNumber `json:"user"`
+	} `json:"kubernetes"`
+}
+
+// StringOrNumber is a JSON string or number, kept as written.
+type StringOrNumber string
+
+// UnmarshalJSON takes a string or a number (`user: 1000` arrives as one).
+func (s *StringOrNumber) UnmarshalJSON(data []byte) error {
+	var str string
+	if err := json.Unmarshal(data, &str); err == nil {
+		*s = StringOrNumber(str)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(data, &n); err != nil {
+		return fmt.Errorf("want a string or a number, got %s", data)
+	}
+	*s = StringOrNumber(n)
+	return nil
 }
 
 // Service is one entry of the job's `services:`.

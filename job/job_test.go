@@ -42,13 +42,14 @@ func writeResponse(t *testing.T, body string) string {
 const responseJSON = `{
   "id": 4242,
   "token": "job-token",
-  "image": {"name": "golang:1.26", "entrypoint": ["/bin/sh", "-c"], "pull_policy": ["if-not-present"]},
+  "image": {"name": "golang:1.26", "entrypoint": ["/bin/sh", "-c"], "pull_policy": ["if-not-present"],
+    "executor_opts": {"docker": {"user": "root"}, "kubernetes": {"user": "1000:${GID}"}}},
   "services": [
     {"name": "postgres:16", "alias": "db,primary-db", "variables": [
       {"key": "POSTGRES_PASSWORD", "value": "pg-password"},
       {"key": "POSTGRES_DB", "value": "app"}
     ]},
-    {"name": "redis:7", "alias": null, "command": ["redis-server", "--port", "6380"]}
+    {"name": "redis:7", "alias": null, "command": ["redis-server", "--port", "6380"], "executor_opts": {"kubernetes": {"user": 999}}}
   ],
   "variables": [
     {"key": "CI_JOB_ID", "value": "4242", "public": true},
@@ -74,9 +75,10 @@ func TestLoadFromResponseFile(t *testing.T) {
 		CommitBeforeSHA:  "0000000000000000000000000000000000000000",
 		CommitRef:        "main",
 		Image: Image{
-			Name:       "golang:1.26",
-			Entrypoint: []string{"/bin/sh", "-c"},
-			PullPolicy: []string{"if-not-present"},
+			Name:            "golang:1.26",
+			Entrypoint:      []string{"/bin/sh", "-c"},
+			PullPolicy:      []string{"if-not-present"},
+			ExecutorOptions: kubernetesUser("1000:${GID}"),
 		},
 		Services: []Service{
 			{
@@ -86,7 +88,7 @@ func TestLoadFromResponseFile(t *testing.T) {
 					{Key: "POSTGRES_DB", Value: "app"},
 				},
 			},
-			{Image: Image{Name: "redis:7", Command: []string{"redis-server", "--port", "6380"}}},
+			{Image: Image{Name: "redis:7", Command: []string{"redis-server", "--port", "6380"}, ExecutorOptions: kubernetesUser("999")}},
 		},
 		Variables: map[string]string{
 			"CI_JOB_ID":             "4242",
@@ -105,6 +107,12 @@ func TestLoadFromResponseFile(t *testing.T) {
 		MaskedNames: []string{"API_KEY", "OTHER_SECRET"},
 	}
 	assert.DeepEqual(t, j, want)
+}
+
+func kubernetesUser(user string) ExecutorOptions {
+	var o ExecutorOptions
+	o.Kubernetes.User = StringOrNumber(user)
+	return o
 }
 
 func TestLoadResponseWithoutImageOrServices(t *testing.T) {
@@ -211,6 +219,13 @@ func TestLoadErrors(t *testing.T) {
 			name: "response file with wrong types",
 			file: func(t *testing.T) string { return writeResponse(t, `{"services": {"name": "redis"}}`) },
 			want: []string{"JOB_RESPONSE_FILE", "not a job response"},
+		},
+		{
+			name: "a kubernetes user that is neither a string nor a number",
+			file: func(t *testing.T) string {
+				return writeResponse(t, `{"image": {"name": "alpine", "executor_opts": {"kubernetes": {"user": [1000]}}}}`)
+			},
+			want: []string{"JOB_RESPONSE_FILE", "not a job response", "want a string or a number"},
 		},
 		{
 			name:    "CI_JOB_SERVICES that is not JSON",

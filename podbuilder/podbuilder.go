@@ -56,7 +56,7 @@ func Build(jc *config.JobConfig) ([]*corev1.Pod, error) {
 	lists := pullPolicies(jc)
 	pods := make([]*corev1.Pod, jc.PullAttempts())
 	for attempt := range pods {
-		pod, err := build(jc.Config, jc.Job, func(c []corev1.Container) { applyPullPolicies(c, lists, attempt) })
+		pod, err := build(jc, func(c []corev1.Container) { applyPullPolicies(c, lists, attempt) })
 		if err != nil {
 			return nil, err
 		}
@@ -67,9 +67,10 @@ func Build(jc *config.JobConfig) ([]*corev1.Pod, error) {
 
 // build returns the pod, with setPullPolicies applied to its containers
 // before the operator's pod_spec patches (which may change them again).
-func build(cfg *config.Config, j *job.Job, setPullPolicies func([]corev1.Container)) (*corev1.Pod, error) {
+func build(jc *config.JobConfig, setPullPolicies func([]corev1.Container)) (*corev1.Pod, error) {
+	cfg, j := jc.Config, jc.Job
 	l := newLayout(cfg, j)
-	services, err := serviceContainers(cfg, j, l)
+	services, err := serviceContainers(jc, l)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +79,7 @@ func build(cfg *config.Config, j *job.Job, setPullPolicies func([]corev1.Contain
 		return nil, err
 	}
 	containers := append([]corev1.Container{
-		buildContainer(cfg, j, l),
+		buildContainer(jc, l),
 		helperContainer(cfg, l),
 	}, services...)
 	pod := &corev1.Pod{
@@ -194,7 +195,8 @@ func labelValue(s string) string {
 	return strings.Trim(s, "._-")
 }
 
-func buildContainer(cfg *config.Config, j *job.Job, l layout) corev1.Container {
+func buildContainer(jc *config.JobConfig, l layout) corev1.Container {
+	cfg, j := jc.Config, jc.Job
 	image := j.Image.Name
 	if image == "" {
 		image = cfg.Image
@@ -213,7 +215,7 @@ func buildContainer(cfg *config.Config, j *job.Job, l layout) corev1.Container {
 		Args:            args,
 		VolumeMounts:    l.jobMounts(BuildContainer),
 		Resources:       resources(cfg, config.BuildContainer),
-		SecurityContext: securityContext(cfg, cfg.BuildContainerSecurityContext),
+		SecurityContext: runAs(securityContext(cfg, cfg.BuildContainerSecurityContext), jc.BuildRunAs),
 	}
 }
 

@@ -42,7 +42,9 @@ func TestBuild(t *testing.T) {
 	}{
 		{name: "defaults"},
 		{name: "job-image"},
+		{name: "job-users"},
 		{name: "resources"},
+		{name: "pod-resources", environ: map[string]string{"KUBERNETES_POD_CPU_LIMIT": "3", "KUBERNETES_POD_MEMORY_REQUEST": "3Gi"}},
 		{name: "privileged"},
 		{name: "services"},
 		{name: "dirs"},
@@ -61,6 +63,11 @@ func TestBuild(t *testing.T) {
 		{name: "mount-propagation"},
 		{name: "nfs"},
 		{name: "base-dirs"},
+		{name: "toleration-overwrites", environ: map[string]string{
+			"KUBERNETES_NODE_TOLERATIONS_1": "gpu=a100:NoSchedule",
+			"KUBERNETES_NODE_TOLERATIONS_2": "spot",
+			"KUBERNETES_NODE_TOLERATIONS_3": "spot=yes:NoExecute",
+		}},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{
 			name: "names",

@@ -10,12 +10,16 @@ import (
 	"github.com/k8sdrv/k8sdrv/job"
 )
 
-// applyPodSettings sets the pod-level settings of cfg: scheduling, DNS,
+// applyPodSettings sets the pod-level settings of cfg: the pod's own
+// requests and limits, scheduling, DNS,
 // host aliases, grace period, service account, pull secrets, and the
 // operator's labels and annotations.
 func applyPodSettings(pod *corev1.Pod, cfg *config.Config, j *job.Job) {
 	p := &cfg.Pod
 	spec := &pod.Spec
+	if r := resources(cfg, config.PodLevel); r.Requests != nil || r.Limits != nil {
+		spec.Resources = &r
+	}
 	spec.NodeSelector = p.NodeSelector
 	spec.Tolerations = tolerations(p.Tolerations())
 	spec.Affinity = affinity(p.Affinity)

@@ -29,6 +29,18 @@ func securityContext(cfg *config.Config, own *config.ContainerSecurityContext) *
 	return sc
 }
 
+// runAs sets the user and group the job asked for (config.ForJob has
+// left them out where the operator sets them).
+func runAs(sc *corev1.SecurityContext, ids config.RunAs) *corev1.SecurityContext {
+	if ids.User != nil {
+		sc.RunAsUser = ids.User
+	}
+	if ids.Group != nil {
+		sc.RunAsGroup = ids.Group
+	}
+	return sc
+}
+
 func podSecurityContext(p *config.PodSecurityContext) *corev1.PodSecurityContext {
 	if p == nil {
 		return nil

@@ -25,11 +25,16 @@ func services(cfg *config.Config, j *job.Job) []job.Service {
 	return all
 }
 
-func serviceContainers(cfg *config.Config, j *job.Job, l layout) ([]corev1.Container, error) {
+func serviceContainers(jc *config.JobConfig, l layout) ([]corev1.Container, error) {
+	cfg := jc.Config
 	var out []corev1.Container
-	for i, svc := range services(cfg, j) {
+	for i, svc := range services(cfg, jc.Job) {
 		if svc.Name == "" {
 			return nil, fmt.Errorf("services[%d]: service without an image name", i)
+		}
+		var user config.RunAs // the configuration's services ask for none
+		if i < len(jc.ServiceRunAs) {
+			user = jc.ServiceRunAs[i]
 		}
 		var env []corev1.EnvVar
 		for _, v := range svc.Variables {
@@ -45,7 +50,7 @@ func serviceContainers(cfg *config.Config, j *job.Job, l layout) ([]corev1.Conta
 			Resources:    resources(cfg, config.ServiceContainer),
 			// privileged applies to every container, as in GitLab Runner:
 			// docker:dind runs as a service and needs it.
-			SecurityContext: securityContext(cfg, cfg.ServiceContainerSecurityContext),
+			SecurityContext: runAs(securityContext(cfg, cfg.ServiceContainerSecurityContext), user),
 		})
 	}
 	return out, nil
