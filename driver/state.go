@@ -112,3 +112,19 @@ func loadState(dir string) (*State, error) {
 	}
 	return &s, nil
 }
+
+// checkStateDir makes sure that prepare can write its state in dir before
+// it creates anything: a pod whose state cannot be written would be
+// created only to be deleted again.
+func checkStateDir(dir string) error {
+	f, err := os.CreateTemp(dir, stateFile+".*")
+	if err != nil {
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			err = pathErr.Err
+		}
+		return fmt.Errorf("TMPDIR %s: prepare keeps the job's state there: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
