@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -109,7 +110,10 @@ func (o *origin) at(path []string, key string, err error) *located {
 func (o *origin) decodeError(err error) error {
 	var parse toml.ParseError
 	if errors.As(err, &parse) {
-		return &located{source: o.path, line: parse.Position.Line, key: parse.LastKey, err: errors.New(parse.Message)}
+		// Some messages quote the rest of the line, newline included:
+		// a problem is one line of output.
+		msg := strings.ReplaceAll(parse.Message, "\n", `\n`)
+		return &located{source: o.path, line: parse.Position.Line, key: parse.LastKey, err: errors.New(msg)}
 	}
 	if m := tomlTypeError.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])

@@ -135,6 +135,13 @@ func TestLoadNamesTheLineOfAWrongType(t *testing.T) {
 	}
 }
 
+// TestLoadReportsASyntaxErrorOnOneLine: the toml package quotes the rest
+// of the line in some messages, newline included; every problem is one
+// line of k8sdrv's output.
+func TestLoadReportsASyntaxErrorOnOneLine(t *testing.T) {
+	assertLoadError(t, "namespace = \"ci\"\npoll_timeout = 0x\n", `$FILE:2: poll_timeout: not a hexadecimal number: '0x\n'`)
+}
+
 // TestLoadBlamesTheEnvironment: a value a K8SDRV_* variable set is its
 // variable's problem, even where the file sets the key too.
 func TestLoadBlamesTheEnvironment(t *testing.T) {
