@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -41,7 +42,7 @@ type origin struct {
 
 // decodeFile decodes the file into cfg in one pass of the toml package, so
 // that its errors carry the file's own lines and keys, and reports every
-// unknown key at once.
+// unknown key, and every table the file gives a scalar, at once.
 func decodeFile(path string, data []byte, cfg *Config) (*origin, error) {
 	from := &origin{path: path, keys: indexKeys(string(data))}
 	var doc document
@@ -55,7 +56,7 @@ func decodeFile(path string, data []byte, cfg *Config) (*origin, error) {
 			return nil, err
 		}
 	}
-	return from, from.unknownKeys(md.Undecoded())
+	return from, report(append(from.unknownKeys(md.Undecoded()), from.scalarTables(&md)...))
 }
 
 // decodeRunner decodes [runners.kubernetes] over the top-level keys, then
@@ -109,7 +110,10 @@ func (o *origin) at(path []string, key string, err error) *located {
 func (o *origin) decodeError(err error) error {
 	var parse toml.ParseError
 	if errors.As(err, &parse) {
-		return &located{source: o.path, line: parse.Position.Line, key: parse.LastKey, err: errors.New(parse.Message)}
+		// Some messages quote the rest of the line, newline included:
+		// a problem is one line of output.
+		msg := strings.ReplaceAll(parse.Message, "\n", `\n`)
+		return &located{source: o.path, line: parse.Position.Line, key: parse.LastKey, err: errors.New(msg)}
 	}
 	if m := tomlTypeError.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
@@ -126,7 +130,7 @@ var tomlTypeError = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key ("(?:[
 // unknownKeys reports every key k8sdrv does not know, on every line that
 // sets it; the keys inside an unknown table are not news. In a whole
 // config.toml, gitlab-runner's own keys are not k8sdrv's to judge.
-func (o *origin) unknownKeys(keys []toml.Key) error {
+func (o *origin) unknownKeys(keys []toml.Key) []*located {
 	var ls []*located
 	reported := map[string]bool{}
 	for _, key := range keys {
@@ -142,7 +146,7 @@ func (o *origin) unknownKeys(keys []toml.Key) error {
 			ls = append(ls, &located{source: o.path, line: line, key: key.String(), err: errUnknownKey})
 		}
 	}
-	return report(ls)
+	return ls
 }
 
 // underReported reports whether a proper prefix of key was reported.

@@ -108,10 +108,38 @@ func TestLoadNamesTheLineOfAWrongType(t *testing.T) {
 			body: "[[runners]]\n  builds_dir = 1\n",
 			want: "$FILE:2: runners.builds_dir: incompatible types: TOML value has type int64; destination has type string",
 		},
+		{
+			// The toml package leaves a map alone when the file gives
+			// it a scalar: the setting would silently not apply.
+			name: "string for a table",
+			body: "namespace = \"ci\"\nnode_selector = \"kubernetes.io/arch=arm64\"\n",
+			want: "$FILE:2: node_selector: want a table such as { \"key\" = \"value\" }, found a string",
+		},
+		{
+			name: "list for a table in a pasted section",
+			body: "[runners.kubernetes]\n  pod_labels = [\"team=a\"]\n",
+			want: "$FILE:2: runners.kubernetes.pod_labels: want a table such as { \"key\" = \"value\" }, found an array",
+		},
+		{
+			name: "string for a nested table",
+			body: "[[affinity.pod_affinity.required_during_scheduling_ignored_during_execution]]\n" +
+				"topology_key = \"zone\"\n" +
+				"[affinity.pod_affinity.required_during_scheduling_ignored_during_execution.label_selector]\n" +
+				"match_labels = \"app=x\"\n",
+			want: "$FILE:4: affinity.pod_affinity.required_during_scheduling_ignored_during_execution.label_selector.match_labels: " +
+				"want a table such as { \"key\" = \"value\" }, found a string",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { assertLoadError(t, tc.body, tc.want) })
 	}
+}
+
+// TestLoadReportsASyntaxErrorOnOneLine: the toml package quotes the rest
+// of the line in some messages, newline included; every problem is one
+// line of k8sdrv's output.
+func TestLoadReportsASyntaxErrorOnOneLine(t *testing.T) {
+	assertLoadError(t, "namespace = \"ci\"\npoll_timeout = 0x\n", `$FILE:2: poll_timeout: not a hexadecimal number: '0x\n'`)
 }
 
 // TestLoadBlamesTheEnvironment: a value a K8SDRV_* variable set is its

@@ -39,7 +39,7 @@ func patchKey(i int, p PodSpecPatch) string {
 func loadPatches(patches []PodSpecPatch, add func(key, format string, args ...any)) {
 	for i := range patches {
 		p := &patches[i]
-		key := patchKey(i, *p)
+		key, where := patchText(patchKey(i, *p), *p)
 		text := p.Patch
 		switch {
 		case (p.Patch == "") == (p.PatchPath == ""):
@@ -47,14 +47,14 @@ func loadPatches(patches []PodSpecPatch, add func(key, format string, args ...an
 		case p.PatchPath != "":
 			data, err := readPatchFile(p.PatchPath)
 			if err != nil {
-				add(key+".patch_path", "%v", err)
+				add(key, "%v", err)
 				continue
 			}
 			text = string(data)
 		}
 		js, err := yaml.YAMLToJSON([]byte(text))
 		if err != nil {
-			add(key+".patch", "not JSON or YAML: %v", err)
+			add(key, "%snot JSON or YAML: %v", where, err)
 			continue
 		}
 		p.JSON = js
@@ -76,10 +76,21 @@ func validatePatches(patches []PodSpecPatch, add func(key, format string, args .
 			add(key, "set patch or patch_path")
 		case p.PatchType == "json" && p.JSON != nil:
 			if _, err := jsonpatch.DecodePatch(p.JSON); err != nil {
-				add(key+".patch", "not a JSON patch (a list of operations): %v", err)
+				key, where := patchText(key, p)
+				add(key, "%snot a JSON patch (a list of operations): %v", where, err)
 			}
 		}
 	}
+}
+
+// patchText names where entry p's patch text comes from, for a problem
+// with that text: its key (patch, or patch_path, so that the line is
+// that of patch_path) and, for a file, the file's name to start the message.
+func patchText(entry string, p PodSpecPatch) (key, where string) {
+	if p.PatchPath != "" {
+		return entry + ".patch_path", p.PatchPath + ": "
+	}
+	return entry + ".patch", ""
 }
 
 // maxPatchFile bounds a patch_path file: a pod spec patch is a few KB.

@@ -36,3 +36,16 @@ func TestPatchPathMustBeARegularFile(t *testing.T) {
 		}
 	}
 }
+
+// TestPatchPathThatIsNoYAML: a file that does not parse is the file's
+// problem: the message names patch_path, its line and the file.
+func TestPatchPathThatIsNoYAML(t *testing.T) {
+	clearEnv(t)
+	patch := filepath.Join(t.TempDir(), "patch.yaml")
+	assert.NilError(t, os.WriteFile(patch, []byte("containers: [\n"), 0o600))
+	assertLoadError(t, "[[pod_spec]]\nname = \"p\"\npatch_path = \""+patch+"\"\n",
+		"$FILE:3: pod_spec[0] (p).patch_path: "+patch+": not JSON or YAML: yaml: line 1: did not find expected node content")
+	assert.NilError(t, os.WriteFile(patch, []byte("op: add\n"), 0o600))
+	assertLoadError(t, "[[pod_spec]]\nname = \"p\"\npatch_type = \"json\"\npatch_path = \""+patch+"\"\n",
+		"$FILE:4: pod_spec[0] (p).patch_path: "+patch+": not a JSON patch (a list of operations): json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+}

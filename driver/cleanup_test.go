@@ -203,3 +203,25 @@ func TestCleanupOfAPreviousVersionsState(t *testing.T) {
 	assert.NilError(t, d.cleanup())
 	assert.DeepEqual(t, d.podNames(t), []string(nil))
 }
+
+// TestStateNamingNoValidPodIsDamaged: a state whose names the API server
+// would never have given (an empty namespace, a path in the pod name, a
+// relative driver_dir) is damaged: run refuses it, cleanup goes by the
+// labels.
+func TestStateNamingNoValidPodIsDamaged(t *testing.T) {
+	for _, tc := range []struct{ state, want string }{
+		{`{"pod": "runner-x"}`, `namespace "" is not a valid namespace`},
+		{`{"namespace": "default", "pod": "../../x", "driver_dir": "/k8sdrv"}`, `pod "../../x" is not a valid pod name`},
+		{`{"namespace": "default", "pod": "runner-x", "driver_dir": "k8sdrv"}`, `driver_dir "k8sdrv" is not an absolute path`},
+		{`{"namespace": "default", "pod": "runner-x", "driver_dir": "/k8sdrv", "pods": [{"namespace": "Default", "name": "runner-x"}]}`,
+			`pods[0]: namespace "Default" is not a valid namespace`},
+	} {
+		d := newTestDriver(t)
+		d.writeState(t, tc.state)
+		_, err := loadState(d.Env.TmpDir)
+		assert.ErrorContains(t, err, "is damaged: "+tc.want)
+		d.createJobPod(t, "mine", "42")
+		assert.NilError(t, d.cleanup())
+		assert.DeepEqual(t, d.podNames(t), []string(nil))
+	}
+}

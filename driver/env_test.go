@@ -35,8 +35,16 @@ func TestLoadRunnerEnvRefusesExitCodesThatLookLikeSuccess(t *testing.T) {
 		var stderr bytes.Buffer
 		assert.Equal(t, ExitCode(err, env, NewLogger(&stderr, false)), 2, "the error itself is a system failure")
 	}
+}
+
+// TestLoadRunnerEnvNamesEveryBadExitCode: a value that is no number is
+// named with its variable in one line, and both variables are reported.
+func TestLoadRunnerEnvNamesEveryBadExitCode(t *testing.T) {
+	t.Setenv("BUILD_FAILURE_EXIT_CODE", "")
 	t.Setenv("SYSTEM_FAILURE_EXIT_CODE", "two")
 	env, err := LoadRunnerEnv()
-	assert.ErrorContains(t, err, "SYSTEM_FAILURE_EXIT_CODE")
+	assert.Error(t, err, `runner environment: BUILD_FAILURE_EXIT_CODE="": want an exit code from 1 to 255
+runner environment: SYSTEM_FAILURE_EXIT_CODE="two": want an exit code from 1 to 255`)
+	assert.Equal(t, env.BuildFailureExitCode, 1)
 	assert.Equal(t, env.SystemFailureExitCode, 2)
 }

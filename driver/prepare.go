@@ -39,6 +39,9 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 	if d.Env.TmpDir == "" {
 		return fmt.Errorf("TMPDIR is not set: prepare keeps the job's state there")
 	}
+	if err := checkStateDir(d.Env.TmpDir); err != nil {
+		return err
+	}
 	for _, w := range jc.Warnings {
 		d.Log.Warn().Msg(w)
 	}

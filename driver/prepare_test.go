@@ -185,3 +185,30 @@ func TestScrubHidesMaskedValuesAndKeepsTheErrorType(t *testing.T) {
 	assert.Equal(t, ExitCode(err, d.Env, NewLogger(&stderr, false)), d.Env.BuildFailureExitCode)
 	assert.Assert(t, !strings.Contains(stderr.String(), "s3cr3t-value"))
 }
+
+// TestPrepareWithoutAWritableTMPDIRCreatesNothing: the state file is
+// written after the pod is created; a TMPDIR that cannot hold it must
+// fail prepare before, not leave a pod created and deleted again.
+func TestPrepareWithoutAWritableTMPDIRCreatesNothing(t *testing.T) {
+	for name, dir := range map[string]func(t *testing.T) string{
+		"missing": func(t *testing.T) string { return filepath.Join(t.TempDir(), "absent") },
+		"a file": func(t *testing.T) string {
+			path := filepath.Join(t.TempDir(), "file")
+			assert.NilError(t, os.WriteFile(path, nil, 0o600))
+			return path
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := newTestDriver(t)
+			d.Env.TmpDir = dir(t)
+			creates := 0
+			d.client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+				creates++
+				return false, nil, nil
+			})
+			err := d.prepare(context.Background())
+			assert.ErrorContains(t, err, "TMPDIR "+d.Env.TmpDir+": prepare keeps the job's state there: ")
+			assert.Equal(t, creates, 0)
+		})
+	}
+}

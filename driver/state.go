@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/k8sdrv/k8sdrv/job"
 )
@@ -107,8 +110,55 @@ func loadState(dir string) (*State, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("state file %s is damaged: %w", statePath(dir), err)
 	}
-	if s.Pod == "" {
-		return nil, fmt.Errorf("state file %s is damaged: it names no pod", statePath(dir))
+	if err := s.check(); err != nil {
+		return nil, fmt.Errorf("state file %s is damaged: %w", statePath(dir), err)
 	}
 	return &s, nil
+}
+
+// check refuses a state naming what prepare never wrote: a pod the API
+// server would not have named so, or a relative driver_dir. run would
+// exec, and cleanup delete, by these names.
+func (s *State) check() error {
+	if s.Pod == "" {
+		return errors.New("it names no pod")
+	}
+	if s.DriverDir != "" && !path.IsAbs(s.DriverDir) {
+		return fmt.Errorf("driver_dir %q is not an absolute path", s.DriverDir)
+	}
+	if err := checkPodRef(PodRef{Namespace: s.Namespace, Name: s.Pod}); err != nil {
+		return err
+	}
+	for i, p := range s.Pods {
+		if err := checkPodRef(p); err != nil {
+			return fmt.Errorf("pods[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func checkPodRef(p PodRef) error {
+	if msgs := validation.IsDNS1123Label(p.Namespace); len(msgs) > 0 {
+		return fmt.Errorf("namespace %q is not a valid namespace", p.Namespace)
+	}
+	if msgs := validation.IsDNS1123Subdomain(p.Name); len(msgs) > 0 {
+		return fmt.Errorf("pod %q is not a valid pod name", p.Name)
+	}
+	return nil
+}
+
+// checkStateDir makes sure that prepare can write its state in dir before
+// it creates anything: a pod whose state cannot be written would be
+// created only to be deleted again.
+func checkStateDir(dir string) error {
+	f, err := os.CreateTemp(dir, stateFile+".*")
+	if err != nil {
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			err = pathErr.Err
+		}
+		return fmt.Errorf("TMPDIR %s: prepare keeps the job's state there: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

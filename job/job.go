@@ -163,9 +163,12 @@ func (j *Job) fromResponse(path string) error {
 	if err != nil {
 		return fmt.Errorf("JOB_RESPONSE_FILE: %w", err)
 	}
-	var resp response
+	var resp *response
 	if err := json.Unmarshal(data, &resp); err != nil {
 		return fmt.Errorf("JOB_RESPONSE_FILE %s: not a job response: %w", path, err)
+	}
+	if resp == nil {
+		return fmt.Errorf("JOB_RESPONSE_FILE %s: not a job response: it holds null", path)
 	}
 	if resp.Image != nil {
 		j.Image = *resp.Image

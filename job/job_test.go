@@ -228,6 +228,13 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"JOB_RESPONSE_FILE", "not a job response", "want a string or a number"},
 		},
 		{
+			// Valid JSON, but no job: the job would run in the
+			// operator's default image without a word.
+			name: "response file holding null",
+			file: func(t *testing.T) string { return writeResponse(t, " null\n") },
+			want: []string{"JOB_RESPONSE_FILE", "not a job response: it holds null"},
+		},
+		{
 			name:    "CI_JOB_SERVICES that is not JSON",
 			environ: []string{"CUSTOM_ENV_CI_JOB_SERVICES=redis:7"},
 			file:    func(*testing.T) string { return "" },
