@@ -75,3 +75,59 @@ func TestIntegrationQuotaWait(t *testing.T) {
 	assert.Equal(t, out.stdout, "B runs\n")
 	assert.Equal(t, b.call("cleanup").code, 0)
 }
+
+// TestIntegrationUnschedulableWaitsForRoom: a pod that would fit the
+// node were it empty waits while another pod holds the node's cpu; a
+// cluster autoscaler's TriggeredScaleUp event (made by hand here) is
+// reported; once the other pod is gone, the job's pod starts.
+func TestIntegrationUnschedulableWaitsForRoom(t *testing.T) {
+	skipShort(t)
+	requireKWOK(t, "its one node has 32 cpus to fill")
+	ctx := context.Background()
+	filler := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "k8sdrv-e2e-filler-", Namespace: "default"},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: new(int64),
+			Containers: []corev1.Container{{Name: "filler", Image: "filler:1", Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("30")}}}},
+		},
+	}
+	filler, err := kube.CoreV1().Pods("default").Create(ctx, filler, metav1.CreateOptions{})
+	assert.NilError(t, err)
+	deleteFiller := func() {
+		_ = kube.CoreV1().Pods("default").Delete(context.Background(), filler.Name, metav1.DeleteOptions{})
+	}
+	t.Cleanup(deleteFiller)
+	waitFor(t, 20*time.Second, func() bool {
+		p, err := kube.CoreV1().Pods("default").Get(ctx, filler.Name, metav1.GetOptions{})
+		return err == nil && p.Spec.NodeName != ""
+	})
+
+	j := newJob(t, jobOptions{pollTimeout: 60, config: "cpu_request = \"4\"\npoll_interval = 1\n"})
+	cmd := j.command(ctx, "prepare")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	assert.NilError(t, cmd.Start())
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(stderr.String(), "Insufficient cpu") })
+	pods := j.pods()
+	assert.Equal(t, len(pods), 1)
+	name := strings.SplitN(pods[0], "/", 2)[1]
+	pod, err := kube.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+	assert.NilError(t, err)
+	_, err = kube.CoreV1().Events("default").Create(ctx, &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{GenerateName: name + ".", Namespace: "default"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: name, UID: pod.UID},
+		Reason:         "TriggeredScaleUp", Message: "pod triggered scale-up: [{pool-e2e 1->2 (max: 3)}]",
+		Type: corev1.EventTypeNormal, Source: corev1.EventSource{Component: "cluster-autoscaler"},
+		FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(), Count: 1,
+	}, metav1.CreateOptions{})
+	assert.NilError(t, err)
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "The cluster autoscaler is adding a node") })
+
+	deleteFiller()
+	assert.NilError(t, cmd.Wait(), stderr.String())
+	log := stderr.String()
+	assert.Check(t, is.Contains(log, "The cluster autoscaler is adding a node for pod default/"+name+": pod triggered scale-up: [{pool-e2e 1->2 (max: 3)}]"))
+	assert.Equal(t, strings.Count(log, "The cluster autoscaler is adding a node"), 1, log)
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
