@@ -39,6 +39,9 @@ func (e *pullError) Unwrap() error { return e.error }
 // podReady reports whether every container of the pod runs; a non-nil
 // error means the pod can never get there.
 func podReady(pod *corev1.Pod) (bool, error) {
+	if end := podLevelEnd(pod); end != nil {
+		return false, end
+	}
 	switch pod.Status.Phase {
 	case corev1.PodFailed, corev1.PodSucceeded:
 		return false, fmt.Errorf("pod %s ended (%s) before the job could run: %s", pod.Name, pod.Status.Phase, pod.Status.Message)
@@ -61,7 +64,11 @@ func podReady(pod *corev1.Pod) (bool, error) {
 			return false, err
 		case cs.State.Terminated != nil:
 			t := cs.State.Terminated
-			return false, fmt.Errorf("container %s (image %q) exited with code %d (%s) before the job could run", cs.Name, images[cs.Name], t.ExitCode, t.Reason)
+			err := fmt.Errorf("container %s (image %q) exited with code %d (%s) before the job could run", cs.Name, images[cs.Name], t.ExitCode, t.Reason)
+			if t.Reason == "OOMKilled" {
+				err = fmt.Errorf("%w: %s", err, memoryLimit(pod, cs.Name))
+			}
+			return false, err
 		}
 	}
 	return running == len(pod.Spec.Containers), nil
