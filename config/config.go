@@ -147,6 +147,9 @@ func (c *Config) applyDefaults() {
 	if c.PollTimeout == 0 {
 		c.PollTimeout = DefaultPollTimeout
 	}
+	if c.QuotaWaitTimeout.Duration == 0 && c.PollTimeout > 0 { // a negative poll_timeout is reported as itself
+		c.QuotaWaitTimeout.Duration = time.Duration(c.PollTimeout) * time.Second
+	}
 	if c.PollInterval == 0 {
 		c.PollInterval = DefaultPollInterval
 	}

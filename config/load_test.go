@@ -46,6 +46,7 @@ func withDefaults() Config {
 		PollInterval:            DefaultPollInterval,
 		CleanupResourcesTimeout: Duration{DefaultCleanupResourcesTimeout},
 		ReconnectTimeout:        Duration{DefaultReconnectTimeout},
+		Retry:                   Retry{QuotaWaitTimeout: Duration{DefaultPollTimeout * time.Second}},
 	}
 }
 
@@ -81,6 +82,7 @@ driver_dir = "/opt/k8sdrv"
 logs_base_dir = "/tmp"
 scripts_base_dir = "/tmp/"
 reconnect_timeout = "2m"
+quota_wait_timeout = "10m"
 retry_limit = 7
 retry_backoff_max = 4000
 retry_limits = { "exceeded quota" = 20, "etcdserver: request timed out" = 3 }
@@ -257,7 +259,8 @@ func fullKubernetes() Config {
 			AutomountServiceAccountToken:      new(false),
 		},
 		Retry: Retry{RetryLimit: 7, RetryBackoffMax: 4000,
-			RetryLimits: map[string]int{"exceeded quota": 20, "etcdserver: request timed out": 3}},
+			RetryLimits:      map[string]int{"exceeded quota": 20, "etcdserver: request timed out": 3},
+			QuotaWaitTimeout: Duration{10 * time.Minute}},
 		PollTimeout:             600,
 		PollInterval:            5,
 		CleanupResourcesTimeout: Duration{90 * time.Second},
@@ -545,6 +548,7 @@ func TestLoadEnvironmentWithoutFile(t *testing.T) {
 	t.Setenv("K8SDRV_POLL_TIMEOUT", "30")
 	want := withDefaults()
 	want.Namespace, want.PollTimeout = "ci", 30
+	want.QuotaWaitTimeout.Duration = 30 * time.Second // poll_timeout's
 
 	cfg, err := Load("")
 	assert.NilError(t, err)

@@ -27,6 +27,10 @@ type Retry struct {
 	// times a request failing with it is tried; such errors are retried
 	// even when they would not be otherwise.
 	RetryLimits map[string]int `toml:"retry_limits" ignored:"true"`
+	// QuotaWaitTimeout (k8sdrv's own) is how long a pod create refused
+	// for an exceeded ResourceQuota is tried again, when retry_limits
+	// does not name the error (0: poll_timeout).
+	QuotaWaitTimeout Duration `toml:"quota_wait_timeout" envconfig:"K8SDRV_QUOTA_WAIT_TIMEOUT"`
 }
 
 // Tries is how many times a request failing with msg is tried, and whether
@@ -67,6 +71,9 @@ func (r Retry) validate(add func(key, format string, args ...any)) {
 	const maxBackoffMillis = 10 * 60 * 1000
 	if r.RetryBackoffMax < 0 || r.RetryBackoffMax > maxBackoffMillis {
 		add("retry_backoff_max", "want milliseconds from 0 (the default, 2000) to %d, got %d", maxBackoffMillis, r.RetryBackoffMax)
+	}
+	if r.QuotaWaitTimeout.Duration < 0 {
+		add("quota_wait_timeout", "want a positive duration")
 	}
 	for text, tries := range r.RetryLimits {
 		key := fmt.Sprintf("retry_limits.%q", text)

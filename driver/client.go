@@ -14,11 +14,12 @@ import (
 )
 
 // Cluster is the Kubernetes API as k8sdrv uses it: pods, their events,
-// the existence of the service account and pull secrets a pod names, and
+// the nodes (to tell whether a pod can ever fit one), the existence of the service account and pull secrets a pod names, and
 // exec into the job's pod. A test adapts client-go's fake clientset to it.
 type Cluster interface {
 	Pods(namespace string) kubeapi.Pods
 	Events(namespace string) kubeapi.Events
+	Nodes() kubeapi.Nodes
 	ServiceAccountExists(ctx context.Context, namespace, name string) (bool, error)
 	SecretExists(ctx context.Context, namespace, name string) (bool, error)
 	Executor(namespace, pod string) attach.Executor
@@ -55,6 +56,10 @@ func (c *apiCluster) Pods(namespace string) kubeapi.Pods {
 
 func (c *apiCluster) Events(namespace string) kubeapi.Events {
 	return kubeapi.EventClient{Client: c.core, Namespace: namespace}
+}
+
+func (c *apiCluster) Nodes() kubeapi.Nodes {
+	return kubeapi.NodeClient{Client: c.core}
 }
 
 func (c *apiCluster) ServiceAccountExists(ctx context.Context, namespace, name string) (bool, error) {

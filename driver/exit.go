@@ -29,13 +29,7 @@ func ExitCode(err error, env RunnerEnv, log zerolog.Logger) int {
 	}
 	var build *BuildFailure
 	if errors.As(err, &build) {
-		if env.BuildExitCodeFile != "" {
-			if werr := os.WriteFile(env.BuildExitCodeFile, []byte(strconv.Itoa(build.Code)+"\n"), 0o600); werr != nil {
-				log.Error().Msgf("k8sdrv: write BUILD_EXIT_CODE_FILE: %v", werr)
-				return env.SystemFailureExitCode
-			}
-		}
-		return env.BuildFailureExitCode
+		return buildExit(build.Code, env, log)
 	}
 	for line := range strings.Lines(err.Error()) {
 		if line = strings.TrimSuffix(line, "\n"); line != "" {
@@ -43,9 +37,29 @@ func ExitCode(err error, env RunnerEnv, log zerolog.Logger) int {
 		}
 	}
 	// A job variable the operator's settings refuse fails the job as the
-	// job's own doing: retrying prepare could not help.
-	if Refused(err) {
+	// job's own doing: retrying prepare could not help. So does a pod
+	// that ended by the job's own doing (its script out of memory, its
+	// timeout run out), with the script's code where it has one.
+	var end *podEnd
+	switch {
+	case Refused(err):
+		return env.BuildFailureExitCode
+	case errors.As(err, &end) && end.build && end.code != 0:
+		return buildExit(end.code, env, log)
+	case errors.As(err, &end) && end.build:
 		return env.BuildFailureExitCode
 	}
 	return env.SystemFailureExitCode
+}
+
+// buildExit writes code to BUILD_EXIT_CODE_FILE and returns
+// BUILD_FAILURE_EXIT_CODE.
+func buildExit(code int, env RunnerEnv, log zerolog.Logger) int {
+	if env.BuildExitCodeFile != "" {
+		if err := os.WriteFile(env.BuildExitCodeFile, []byte(strconv.Itoa(code)+"\n"), 0o600); err != nil {
+			log.Error().Msgf("k8sdrv: write BUILD_EXIT_CODE_FILE: %v", err)
+			return env.SystemFailureExitCode
+		}
+	}
+	return env.BuildFailureExitCode
 }

@@ -96,6 +96,7 @@ type fakeCluster struct {
 
 func (f fakeCluster) Pods(ns string) kubeapi.Pods     { return f.CoreV1().Pods(ns) }
 func (f fakeCluster) Events(ns string) kubeapi.Events { return f.CoreV1().Events(ns) }
+func (f fakeCluster) Nodes() kubeapi.Nodes            { return f.CoreV1().Nodes() }
 
 func (f fakeCluster) ServiceAccountExists(ctx context.Context, ns, name string) (bool, error) {
 	return found(f.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{}))

@@ -83,7 +83,7 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod,
 	}
 	d.Log.Info().Msgf("Created pod %s/%s", created.Namespace, created.Name)
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
-	if err := d.waitRunning(ctx, cluster, cfg.Retry, created, timeout); err != nil {
+	if err := d.waitRunning(ctx, cluster, cfg, created, timeout); err != nil {
 		d.printWarningEvents(cfg, cluster, state.Namespace, state.Pod)
 		d.deletePod(cfg, state)
 		return err

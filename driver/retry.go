@@ -48,7 +48,8 @@ func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string,
 // prefix and five random characters, as the API server would pick), so
 // that a create tried again after an ambiguous failure (the connection
 // broke after the request was sent) finds the pod the first try made
-// instead of making a second one.
+// instead of making a second one. A create refused by an exhausted
+// ResourceQuota waits for room (waitForQuota).
 func (d *Driver) createPod(ctx context.Context, cfg *config.Config, pods kubeapi.Pods, pod *corev1.Pod) (*corev1.Pod, error) {
 	pod = pod.DeepCopy()
 	if pod.Name == "" {
@@ -56,7 +57,7 @@ func (d *Driver) createPod(ctx context.Context, cfg *config.Config, pods kubeapi
 		pod.GenerateName = ""
 	}
 	var created *corev1.Pod
-	err := d.retryAPI(ctx, cfg.Retry, "create pod "+pod.Namespace+"/"+pod.Name, func(ctx context.Context) error {
+	create := func(ctx context.Context) error {
 		for renamed := 0; ; renamed++ {
 			var err error
 			// kubeAPI: pods, create
@@ -75,6 +76,9 @@ func (d *Driver) createPod(ctx context.Context, cfg *config.Config, pods kubeapi
 			}
 			pod.Name = pod.Name[:len(pod.Name)-5] + utilrand.String(5) // someone else's: another name
 		}
+	}
+	err := d.waitForQuota(ctx, cfg.Retry, pod.Namespace, func(ctx context.Context) error {
+		return d.retryAPI(ctx, cfg.Retry, "create pod "+pod.Namespace+"/"+pod.Name, create)
 	})
 	if err != nil {
 		return nil, kubeapi.Failed("create", "pod", pod.Namespace, "", err)

@@ -85,7 +85,7 @@ func TestPrepareRetryLimits(t *testing.T) {
 		err    error
 		tries  int
 	}{
-		{"a refusal is not tried again", func(*testDriver) {}, quota, 1},
+		{"a refusal is not tried again", func(*testDriver) {}, apierrors.NewForbidden(podsResource, "p", errors.New(`violates PodSecurity "restricted:latest"`)), 1},
 		{"retry_limits names it", func(d *testDriver) { d.cfg.RetryLimits = map[string]int{"exceeded quota": 3} }, quota, 3},
 		{"retry_limit bounds network errors", func(d *testDriver) { d.cfg.RetryLimit = 2 }, refused, 2},
 		{"the default is 5 tries", func(*testDriver) {}, apierrors.NewServiceUnavailable("etcdserver: request timed out"), 5},

@@ -62,7 +62,7 @@ func (d *Driver) Run(ctx context.Context, jc *config.JobConfig, scriptPath, stag
 		StopTimeout:      stopTimeout,
 		Check:            func(ctx context.Context) error { return checkContainer(ctx, cluster, state, container) },
 	}
-	code, err := s.Run(ctx)
+	code, err := runWatched(ctx, s, cluster, state, container)
 	if err != nil || code != 0 {
 		d.printWarningEvents(jc.Config, cluster, state.Namespace, state.Pod)
 	}
@@ -75,8 +75,29 @@ func (d *Driver) Run(ctx context.Context, jc *config.JobConfig, scriptPath, stag
 	return nil
 }
 
+// runWatched runs the stage while watching its pod: when the pod's status
+// shows that the pod or the stage's container ended (evicted, disrupted,
+// out of memory, past its deadline), the stage is stopped and that is the
+// stage's error, within a second or two of the status changing rather
+// than when the stream notices.
+func runWatched(parent context.Context, s *attach.Stage, cluster Cluster, state *State, container string) (int, error) {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	go func() {
+		if err := watchPodEnd(ctx, cluster, state, container); err != nil {
+			cancel(err)
+		}
+	}()
+	code, err := s.Run(ctx)
+	if ctx.Err() != nil && parent.Err() == nil {
+		return 0, context.Cause(ctx) // the watch saw the pod end
+	}
+	return code, err
+}
+
 // checkContainer tells a transient stream failure from a lost pod: it
-// fails when the pod is gone or replaced, or the container has terminated.
+// fails when the pod is gone or replaced, or its status says why the pod
+// or the container ended (explainEnd).
 func checkContainer(ctx context.Context, cluster Cluster, state *State, container string) error {
 	// kubeAPI: pods, get
 	pod, err := cluster.Pods(state.Namespace).Get(ctx, state.Pod, metav1.GetOptions{})
@@ -90,11 +111,8 @@ func checkContainer(ctx context.Context, cluster Cluster, state *State, containe
 	case string(pod.UID) != state.UID:
 		return fmt.Errorf("pod %s/%s was replaced while the stage ran", state.Namespace, state.Pod)
 	}
-	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name == container && cs.State.Terminated != nil {
-			t := cs.State.Terminated
-			return fmt.Errorf("container %s terminated while the stage ran: exit code %d, reason %s", container, t.ExitCode, terminatedReason(t))
-		}
+	if end := explainEnd(pod, container); end != nil {
+		return end
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func TestCheckContainer(t *testing.T) {
 		Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}
 	_, err = d.client.CoreV1().Pods("default").UpdateStatus(ctx, pod, metav1.UpdateOptions{})
 	assert.NilError(t, err)
-	assert.ErrorContains(t, checkContainer(ctx, cluster, state, "build"), "container build terminated while the stage ran: exit code 137, reason OOMKilled")
+	assert.ErrorContains(t, checkContainer(ctx, cluster, state, "build"), "container build was killed for lack of memory (OOMKilled, exit code 137; it has no memory limit: the node ran out)")
 }
 
 func TestRunWithoutStateIsASystemFailure(t *testing.T) {

@@ -39,6 +39,9 @@ func (e *pullError) Unwrap() error { return e.error }
 // podReady reports whether every container of the pod runs; a non-nil
 // error means the pod can never get there.
 func podReady(pod *corev1.Pod) (bool, error) {
+	if end := podLevelEnd(pod); end != nil {
+		return false, end
+	}
 	switch pod.Status.Phase {
 	case corev1.PodFailed, corev1.PodSucceeded:
 		return false, fmt.Errorf("pod %s ended (%s) before the job could run: %s", pod.Name, pod.Status.Phase, pod.Status.Message)
@@ -61,7 +64,11 @@ func podReady(pod *corev1.Pod) (bool, error) {
 			return false, err
 		case cs.State.Terminated != nil:
 			t := cs.State.Terminated
-			return false, fmt.Errorf("container %s (image %q) exited with code %d (%s) before the job could run", cs.Name, images[cs.Name], t.ExitCode, t.Reason)
+			err := fmt.Errorf("container %s (image %q) exited with code %d (%s) before the job could run", cs.Name, images[cs.Name], t.ExitCode, t.Reason)
+			if t.Reason == "OOMKilled" {
+				err = fmt.Errorf("%w: %s", err, memoryLimit(pod, cs.Name))
+			}
+			return false, err
 		}
 	}
 	return running == len(pod.Spec.Containers), nil
@@ -105,8 +112,11 @@ func podStatus(pod *corev1.Pod) string {
 }
 
 // waitRunning watches the pod until it runs, fails, or timeout passes. A
-// closed watch is resumed from the last resource version seen.
-func (d *Driver) waitRunning(parent context.Context, cluster Cluster, retry config.Retry, pod *corev1.Pod, timeout time.Duration) error {
+// closed watch is resumed from the last resource version seen. While the
+// pod is unschedulable, its events are read again every poll_interval for
+// a cluster autoscaler's verdict (schedulingCheck).
+func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, timeout time.Duration) error {
+	retry := cfg.Retry
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	timeoutError := func(pod *corev1.Pod, timeout time.Duration) error {
@@ -116,9 +126,13 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, retry conf
 		return notRunningError(pod, timeout)
 	}
 	pods := cluster.Pods(pod.Namespace)
-	w := &podWaiter{last: pod, log: d.Log}
+	w := &podWaiter{
+		last: pod, log: d.Log,
+		sched:    &schedulingCheck{cluster: cluster, log: d.Log},
+		interval: time.Duration(cfg.PollInterval) * time.Second,
+	}
 	for {
-		if done, err := w.evaluate(w.last); done {
+		if done, err := w.evaluate(ctx, w.last); done {
 			return err
 		}
 		var watcher watch.Interface
@@ -167,11 +181,16 @@ type podWaiter struct {
 	last     *corev1.Pod
 	lastLine string
 	log      zerolog.Logger
+	sched    *schedulingCheck
+	interval time.Duration // between checks of an unschedulable pod
 }
 
-func (w *podWaiter) evaluate(pod *corev1.Pod) (bool, error) {
+func (w *podWaiter) evaluate(ctx context.Context, pod *corev1.Pod) (bool, error) {
 	w.last = pod
 	if ready, err := podReady(pod); err != nil || ready {
+		return true, err
+	}
+	if err := w.sched.check(ctx, pod); err != nil {
 		return true, err
 	}
 	if line := progress(pod); line != w.lastLine && pod.Status.Phase != "" {
@@ -184,10 +203,16 @@ func (w *podWaiter) evaluate(pod *corev1.Pod) (bool, error) {
 // consume reads watch events until the pod is running or failed (done) or
 // the watch ends (not done; err says why when it was an error event).
 func (w *podWaiter) consume(ctx context.Context, watcher watch.Interface) (bool, error) {
+	recheck := time.NewTicker(max(w.interval, time.Second))
+	defer recheck.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return false, nil
+		case <-recheck.C:
+			if err := w.sched.check(ctx, w.last); err != nil {
+				return true, err
+			}
 		case ev, ok := <-watcher.ResultChan():
 			if !ok {
 				return false, nil
@@ -199,7 +224,7 @@ func (w *podWaiter) consume(ctx context.Context, watcher watch.Interface) (bool,
 				return true, errors.New("the job's pod was deleted while starting")
 			}
 			if pod, ok := ev.Object.(*corev1.Pod); ok {
-				if done, err := w.evaluate(pod); done {
+				if done, err := w.evaluate(ctx, pod); done {
 					return true, err
 				}
 			}

@@ -139,15 +139,16 @@ func TestIntegrationCleanupWithoutState(t *testing.T) {
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
 
-// TestIntegrationUnschedulable: a pod no node can take ends prepare at
-// poll_timeout with the scheduler's reason, and is deleted.
+// TestIntegrationUnschedulable: a pod that requests more cpu than the
+// cluster's node has (32) fails prepare within seconds, long before
+// poll_timeout, naming cpu and the node's allocatable, and is deleted.
 func TestIntegrationUnschedulable(t *testing.T) {
-	j := newJob(t, jobOptions{pollTimeout: 3, config: `cpu_request = "4000"`})
+	j := newJob(t, jobOptions{pollTimeout: 60, config: `cpu_request = "4000"`})
 	r := j.call("prepare")
 	assert.Equal(t, r.code, 2, r.stderr)
-	assert.Assert(t, is.Contains(r.stderr, "not running after poll_timeout (3s)"))
-	assert.Assert(t, is.Contains(r.stderr, "Unschedulable"))
+	assert.Assert(t, is.Contains(r.stderr, "fits no node of the cluster even when empty: it requests cpu 4k, and the largest node ("))
 	assert.Assert(t, is.Contains(r.stderr, "Insufficient cpu"))
+	assert.Assert(t, r.elapsed < 15*time.Second, "took %s; poll_timeout is 60s", r.elapsed)
 	assert.DeepEqual(t, j.pods(), []string(nil))
 }
 

@@ -3,6 +3,7 @@ package kubeapi
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,6 +68,8 @@ func Reason(err error) string {
 // something to do.
 func (e *Error) hint() string {
 	switch {
+	case apierrors.IsForbidden(e.Err) && strings.Contains(e.Err.Error(), "quota"):
+		return " (hint: a ResourceQuota of the namespace refuses the pod: raise it, or quota_wait_timeout to wait longer for room)"
 	case apierrors.IsForbidden(e.Err):
 		return " (hint: k8sdrv's account lacks this permission; see examples/rbac.yaml)"
 	case apierrors.IsUnauthorized(e.Err):

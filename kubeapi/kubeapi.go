@@ -1,5 +1,5 @@
 // Package kubeapi is the slice of the Kubernetes API that k8sdrv uses:
-// pods and their exec subresource, events, and existence checks. It registers core/v1 only. client-go's full
+// pods and their exec subresource, events, nodes, and existence checks. It registers core/v1 only. client-go's full
 // clientset registers every API group at process start (about 7 ms and a
 // few MB per call of k8sdrv, which starts a new process for every stage),
 // so production code talks through Pods, which client-go's typed pod
@@ -118,6 +118,25 @@ type EventClient struct {
 func (e EventClient) List(ctx context.Context, opts metav1.ListOptions) (*corev1.EventList, error) {
 	out := &corev1.EventList{}
 	err := e.Client.Get().Namespace(e.Namespace).Resource("events").
+		VersionedParams(&opts, ParameterCodec).Do(ctx).Into(out)
+	return out, err
+}
+
+// Nodes is what k8sdrv reads of nodes; client-go's NodeInterface has the
+// same method.
+type Nodes interface {
+	List(ctx context.Context, opts metav1.ListOptions) (*corev1.NodeList, error)
+}
+
+// NodeClient implements Nodes over a core/v1 REST client.
+type NodeClient struct {
+	Client rest.Interface
+}
+
+// List lists nodes.
+func (n NodeClient) List(ctx context.Context, opts metav1.ListOptions) (*corev1.NodeList, error) {
+	out := &corev1.NodeList{}
+	err := n.Client.Get().Resource("nodes").
 		VersionedParams(&opts, ParameterCodec).Do(ctx).Into(out)
 	return out, err
 }
