@@ -2,6 +2,8 @@ package driver
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,10 +21,14 @@ var firstRetryPause = config.RetryBackoffMin
 
 // retryAPI calls call until it succeeds, fails with an error that is not
 // worth another try, has been tried as often as the retry policy allows
-// for its error, or ctx ends. Pauses start at 500 ms and double up to
-// retry_backoff_max. Worth another try: network errors, an overloaded or
-// restarting API server (429, 5xx, timeouts) and any error whose message
-// holds a text named in retry_limits.
+// for its error, or ctx (which callers bound) ends. Pauses start at 500 ms
+// and double up to retry_backoff_max. Worth another try: network errors,
+// an overloaded or restarting API server (429, 5xx, timeouts) and any
+// error whose message holds a text named in retry_limits. Without a
+// retry_limit, a request that never got an answer from the API server
+// (connection refused or reset: a restart takes longer than GitLab
+// Runner's five tries) is tried until ctx ends. Warnings are printed at
+// tries 1, 2, 4, 8 and so on.
 func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string, call func(context.Context) error) error {
 	pause := firstRetryPause
 	for try := 1; ; try++ {
@@ -31,10 +37,16 @@ func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string,
 			return nil
 		}
 		tries, named := policy.Tries(err.Error())
+		limit := fmt.Sprintf(" of %d", tries)
+		if !named && policy.RetryLimit == 0 && !isAPIStatus(err) {
+			tries, limit = math.MaxInt, ""
+		}
 		if !named && !retriable(err) || try >= tries || ctx.Err() != nil {
 			return err
 		}
-		d.Log.Warn().Msgf("%s failed (try %d of %d), trying again in %s: %v", what, try, tries, pause, err)
+		if try&(try-1) == 0 {
+			d.Log.Warn().Msgf("%s failed (try %d%s), trying again in %s: %v", what, try, limit, pause, err)
+		}
 		select {
 		case <-ctx.Done():
 			return err
@@ -78,6 +90,9 @@ func (d *Driver) createPod(ctx context.Context, cfg *config.Config, pods kubeapi
 		}
 	}
 	err := d.waitForQuota(ctx, cfg.Retry, pod.Namespace, func(ctx context.Context) error {
+		// Tries end with poll_timeout, the time the pod has to start.
+		ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.PollTimeout)*time.Second)
+		defer cancel()
 		return d.retryAPI(ctx, cfg.Retry, "create pod "+pod.Namespace+"/"+pod.Name, create)
 	})
 	if err != nil {

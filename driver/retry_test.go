@@ -39,16 +39,17 @@ func TestPrepareRetriesCreateWhileTheAPIServerIsDown(t *testing.T) {
 	tries := 0
 	d.client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		tries++
-		if tries < 3 {
+		if tries < 9 { // more than retry_limit's default: without one, until poll_timeout
 			return true, nil, refused
 		}
 		return false, nil, nil
 	})
 	assert.NilError(t, d.prepare(context.Background()))
-	assert.Equal(t, tries, 3)
+	assert.Equal(t, tries, 9)
 	assert.Equal(t, len(d.podNames(t)), 1)
+	assert.Equal(t, strings.Count(d.stderr.String(), "trying again"), 4, "warnings at tries 1, 2, 4 and 8")
 	assert.Assert(t, is.Contains(d.stderr.String(), "WARNING: create pod default/runner-tok-project-7-concurrent-0-"))
-	assert.Assert(t, is.Contains(d.stderr.String(), "failed (try 2 of 5), trying again in"))
+	assert.Assert(t, is.Contains(d.stderr.String(), "failed (try 2), trying again in"))
 }
 
 // A create whose request landed but whose answer was lost is tried again:
@@ -101,7 +102,13 @@ func TestPrepareRetryLimits(t *testing.T) {
 			err := d.prepare(context.Background())
 			assert.ErrorContains(t, err, "create pod in namespace default")
 			assert.Equal(t, tries, tc.tries)
-			assert.Equal(t, strings.Count(d.stderr.String(), "trying again"), tc.tries-1)
+			warnings := 0 // at tries 1, 2, 4, 8...
+			for try := 1; try < tc.tries; try++ {
+				if try&(try-1) == 0 {
+					warnings++
+				}
+			}
+			assert.Equal(t, strings.Count(d.stderr.String(), "trying again"), warnings)
 			assert.DeepEqual(t, d.podNames(t), []string(nil))
 		})
 	}
@@ -121,4 +128,20 @@ func TestPrepareRetriesTheWatchWhileTheAPIServerIsDown(t *testing.T) {
 	})
 	assert.NilError(t, d.prepare(context.Background()))
 	assert.Equal(t, tries, 3)
+}
+
+// Without a retry_limit, an API server that never answers is tried until
+// poll_timeout, then prepare fails naming the request.
+func TestPrepareGivesUpOnAnUnreachableAPIServerAtPollTimeout(t *testing.T) {
+	shortRetryPauses(t)
+	d := newTestDriver(t)
+	d.cfg.PollTimeout = 1
+	d.client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, refused
+	})
+	start := time.Now()
+	err := d.prepare(context.Background())
+	assert.ErrorContains(t, err, "connection refused")
+	assert.Assert(t, time.Since(start) >= time.Second, "gave up after %s", time.Since(start))
+	assert.DeepEqual(t, d.podNames(t), []string(nil))
 }

@@ -59,20 +59,24 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: kubeconfig:", err)
-		return 1
-	}
-	// Unthrottled, like k8sdrv: the benchmarks' floor must not wait on
-	// client-go's default rate limiter.
-	rc.QPS, rc.Burst = 1000, 2000
-	restConfig = rc
-	if kube, err = kubernetes.NewForConfig(rc); err != nil {
+	if restConfig, kube, err = connect(kubeconfig); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	return m.Run()
+}
+
+// connect returns the harness's own client of the cluster of a kubeconfig.
+func connect(path string) (*rest.Config, kubernetes.Interface, error) {
+	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	// Unthrottled, like k8sdrv: the benchmarks' floor must not wait on
+	// client-go's default rate limiter.
+	rc.QPS, rc.Burst = 1000, 2000
+	client, err := kubernetes.NewForConfig(rc)
+	return rc, client, err
 }
 
 // findBinary returns K8SDRV_BINARY or builds k8sdrv into a temporary file.
@@ -93,12 +97,14 @@ func findBinary() (string, error) {
 	return out, nil
 }
 
-// clusterUp returns K8SDRV_E2E_KUBECONFIG, or brings the local cluster up.
-func clusterUp() (string, error) {
-	if k := os.Getenv("K8SDRV_E2E_KUBECONFIG"); k != "" {
+// clusterUp returns K8SDRV_E2E_KUBECONFIG, or brings the local cluster up;
+// env (NAME=value) is added to hack/cluster/up.sh's environment.
+func clusterUp(env ...string) (string, error) {
+	if k := os.Getenv("K8SDRV_E2E_KUBECONFIG"); k != "" && len(env) == 0 {
 		return k, nil
 	}
 	cmd := exec.Command("../hack/cluster/up.sh")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
