@@ -19,6 +19,11 @@ import (
 // firstRetryPause is the pause before the second try (tests shorten it).
 var firstRetryPause = config.RetryBackoffMin
 
+// unansweredFor is how long, without a retry_limit, a request that gets
+// no answer at all is tried again: longer than an API server restart
+// (about ten seconds), short enough that a wrong host fails soon.
+var unansweredFor = 30 * time.Second
+
 // retryAPI calls call until it succeeds, fails with an error that is not
 // worth another try, has been tried as often as the retry policy allows
 // for its error, or ctx (which callers bound) ends. Pauses start at 500 ms
@@ -27,10 +32,11 @@ var firstRetryPause = config.RetryBackoffMin
 // error whose message holds a text named in retry_limits. Without a
 // retry_limit, a request that never got an answer from the API server
 // (connection refused or reset: a restart takes longer than GitLab
-// Runner's five tries) is tried until ctx ends. Warnings are printed at
-// tries 1, 2, 4, 8 and so on.
+// Runner's five tries) is tried for unansweredFor. Warnings are printed
+// at tries 1, 2, 4, 8 and so on.
 func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string, call func(context.Context) error) error {
 	pause := firstRetryPause
+	start := time.Now()
 	for try := 1; ; try++ {
 		err := call(ctx)
 		if err == nil {
@@ -39,7 +45,10 @@ func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string,
 		tries, named := policy.Tries(err.Error())
 		limit := fmt.Sprintf(" of %d", tries)
 		if !named && policy.RetryLimit == 0 && !isAPIStatus(err) {
-			tries, limit = math.MaxInt, ""
+			tries, limit = math.MaxInt, fmt.Sprintf(" within %s", unansweredFor)
+			if time.Since(start)+pause > unansweredFor {
+				return fmt.Errorf("no answer for %s: %w", unansweredFor, err)
+			}
 		}
 		if !named && !retriable(err) || try >= tries || ctx.Err() != nil {
 			return err

@@ -49,7 +49,7 @@ func TestPrepareRetriesCreateWhileTheAPIServerIsDown(t *testing.T) {
 	assert.Equal(t, len(d.podNames(t)), 1)
 	assert.Equal(t, strings.Count(d.stderr.String(), "trying again"), 4, "warnings at tries 1, 2, 4 and 8")
 	assert.Assert(t, is.Contains(d.stderr.String(), "WARNING: create pod default/runner-tok-project-7-concurrent-0-"))
-	assert.Assert(t, is.Contains(d.stderr.String(), "failed (try 2), trying again in"))
+	assert.Assert(t, is.Contains(d.stderr.String(), "failed (try 2 within 30s), trying again in"))
 }
 
 // A create whose request landed but whose answer was lost is tried again:
@@ -130,18 +130,21 @@ func TestPrepareRetriesTheWatchWhileTheAPIServerIsDown(t *testing.T) {
 	assert.Equal(t, tries, 3)
 }
 
-// Without a retry_limit, an API server that never answers is tried until
-// poll_timeout, then prepare fails naming the request.
-func TestPrepareGivesUpOnAnUnreachableAPIServerAtPollTimeout(t *testing.T) {
+// Without a retry_limit, an API server that never answers is tried for
+// unansweredFor, then prepare fails naming the request.
+func TestPrepareGivesUpOnAnUnreachableAPIServer(t *testing.T) {
 	shortRetryPauses(t)
+	old := unansweredFor
+	unansweredFor = 300 * time.Millisecond
+	t.Cleanup(func() { unansweredFor = old })
 	d := newTestDriver(t)
-	d.cfg.PollTimeout = 1
 	d.client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, refused
 	})
 	start := time.Now()
 	err := d.prepare(context.Background())
-	assert.ErrorContains(t, err, "connection refused")
-	assert.Assert(t, time.Since(start) >= time.Second, "gave up after %s", time.Since(start))
+	assert.ErrorContains(t, err, "create pod in namespace default: no answer for 300ms: dial tcp 10.0.0.1:6443: connect: connection refused")
+	assert.Assert(t, time.Since(start) >= 250*time.Millisecond, "gave up after %s", time.Since(start))
+	assert.Assert(t, time.Since(start) < 3*time.Second, "gave up after %s", time.Since(start))
 	assert.DeepEqual(t, d.podNames(t), []string(nil))
 }

@@ -108,7 +108,9 @@ func TestIntegrationBadInput(t *testing.T) {
 		{
 			name: "unreachable API server",
 			setup: func(j *job) {
-				appendConfig(j, "host = \"https://127.0.0.1:1\"\nbearer_token = \"very-secret-operator-token\"\n")
+				// retry_limit = 1: by default a request that gets no
+				// answer is tried for 30 s, with warnings, before this line.
+				appendConfig(j, "host = \"https://127.0.0.1:1\"\nbearer_token = \"very-secret-operator-token\"\nretry_limit = 1\n")
 			},
 			args: []string{"prepare"},
 			want: []string{"create pod in namespace default", "127.0.0.1:1", "connection refused"},

@@ -217,7 +217,9 @@ var fileCases = []bad{
 	{args: "--config /nonexistent/other.toml prepare", code: system, want: w(`config file: open /nonexistent/other.toml: no such file or directory`)},
 	{args: "prepar", code: system, want: w(`No help topic for 'prepar'`)},
 	{args: "prepare --bogus", usage: true, code: system, want: w(`flag provided but not defined: -bogus`)},
-	{toml: `host = "https://127.0.0.1:1"`, code: system, want: w(`create pod in namespace default: `)},
+	// retry_limit = 1: without it a request that gets no answer is tried
+	// for 30 s, with warnings (an API server restart), before this line.
+	{toml: "host = \"https://127.0.0.1:1\"\nretry_limit = 1", code: system, want: w(`create pod in namespace default: `)},
 }
 
 var envCases = []bad{
@@ -323,13 +325,13 @@ var jobCases = []bad{
 	{toml: `pod_labels_overwrite_allowed = "team=.*"`, env: []string{ce + "KUBERNETES_POD_LABELS_1=k8sdrv.io/job-id=1"}, code: byJob, want: w(`KUBERNETES_POD_LABELS_1="k8sdrv.io/job-id=1" is not allowed`)},
 	{toml: `pod_labels_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_LABELS_1=novalue"}, code: byJob, want: w(`KUBERNETES_POD_LABELS_1="novalue": want KEY=VALUE`)},
 	{toml: `pod_labels_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_LABELS_1==v"}, code: byJob, want: w(`KUBERNETES_POD_LABELS_1="=v": want KEY=VALUE`)},
-	{toml: `pod_labels_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_LABELS_1=bad key=v"}, code: byJob, want: w(`KUBERNETES_POD_LABELS_1: "bad key" is not a valid key`)},
+	{toml: `pod_labels_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_LABELS_1=bad key=v"}, code: byJob, want: w(`KUBERNETES_POD_LABELS_1="bad key=v": "bad key" is not a valid key`)},
 	{toml: `pod_labels_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_LABELS_1=team=$" + canaryName}, code: byJob, want: w(`KUBERNETES_POD_LABELS_* "team": it would hold masked variable K8SDRV_E2E_CANARY, and masked values never go into the pod`)},
 	{toml: `pod_labels_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_LABELS_1=a=b", ce + "KUBERNETES_POD_LABELS_2=c", ce + "KUBERNETES_POD_LABELS_3=d e=f"}, code: byJob,
-		want: w(`KUBERNETES_POD_LABELS_2="c": want KEY=VALUE`, `KUBERNETES_POD_LABELS_3: "d e" is not a valid key`)},
+		want: w(`KUBERNETES_POD_LABELS_2="c": want KEY=VALUE`, `KUBERNETES_POD_LABELS_3="d e=f": "d e" is not a valid key`)},
 	{toml: `pod_annotations_overwrite_allowed = "team/.*"`, env: []string{ce + "KUBERNETES_POD_ANNOTATIONS_1=kubernetes.io/x=y"}, code: byJob, want: w(`KUBERNETES_POD_ANNOTATIONS_1="kubernetes.io/x=y" is not allowed`)},
 	{toml: `pod_annotations_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_ANNOTATIONS_1=novalue"}, code: byJob, want: w(`KUBERNETES_POD_ANNOTATIONS_1="novalue": want KEY=VALUE`)},
-	{toml: `pod_annotations_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_ANNOTATIONS_1=-x=y"}, code: byJob, want: w(`KUBERNETES_POD_ANNOTATIONS_1: "-x" is not a valid key`)},
+	{toml: `pod_annotations_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_ANNOTATIONS_1=-x=y"}, code: byJob, want: w(`KUBERNETES_POD_ANNOTATIONS_1="-x=y": "-x" is not a valid key`)},
 	{toml: `pod_annotations_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_ANNOTATIONS_1=a=" + canaryValue}, code: byJob, want: w(`KUBERNETES_POD_ANNOTATIONS_* "a": it would hold masked variable K8SDRV_E2E_CANARY`)},
 	{toml: `pod_annotations_overwrite_allowed = ".*"`, env: []string{ce + "KUBERNETES_POD_ANNOTATIONS_1=a=${" + canaryName + "}"}, code: byJob, want: w(`KUBERNETES_POD_ANNOTATIONS_* "a": it would hold masked variable K8SDRV_E2E_CANARY`)},
 	{args: "prepare --dry-run", env: []string{ce + "KUBERNETES_POD_ANNOTATIONS_1=a=b"}, code: passes, want: w(`WARNING: KUBERNETES_POD_ANNOTATIONS_1 is ignored: pod_annotations_overwrite_allowed is not set`)},
