@@ -77,10 +77,14 @@ var soakKinds = []struct {
 // TestIntegrationSoak runs many jobs, two at a time, each a success, a
 // failure, a cancel or a kill at a random moment: every result must be
 // right and no pod may be left (each job checks its own labels when it
-// ends). make test runs 100 jobs, make soak 1,000.
+// ends). make test runs 100 jobs, make soak 1,000 (a fifth of that on the
+// real node).
 func TestIntegrationSoak(t *testing.T) {
 	skipShort(t)
 	jobs := sized(100, 1000)
+	if !kwok { // real containers start in seconds, not milliseconds
+		jobs = sized(20, 200)
+	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	var ok [4]atomic.Int64
