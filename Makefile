@@ -95,8 +95,8 @@ fuzz: ## every fuzz target for FUZZTIME each (default 1m), one worker (FUZZWORKE
 soak: build cluster-bin ## the fault scenarios at full size on KWOK (about an hour); not part of make test
 	@mkdir -p bin; echo "soak: full log in bin/soak.log"
 	@set -o pipefail; K8SDRV_E2E_SOAK=1 K8SDRV_BINARY=$(CURDIR)/$(BIN) go test -count=1 -timeout 3h -v \
-		-run '^TestIntegration(Soak|StagesUnderRandomCuts|SilentStageBehindIdleClosingProxy|APIServerRestartMid(Stage|Prepare))$$' ./e2e/ 2>&1 | \
-		tee bin/soak.log | grep -E '^(--- FAIL|FAIL|ok)|: (soak|random cuts|silent|API server restarted)'
+		-run '^TestIntegration(Soak|StagesUnderRandomCuts|SilentStageBehindIdleClosingProxy|APIServerRestartMid(Stage|Prepare)|LocalValidationMatchesTheAPIServer)$$' ./e2e/ 2>&1 | \
+		tee bin/soak.log | grep -E '^(--- FAIL|FAIL|ok)|: (soak|random cuts|silent|API server restarted|differential)'
 
 golden: ## rewrite the pod builder's golden files (review the diff like code)
 	go test ./podbuilder -update

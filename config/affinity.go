@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -123,11 +125,46 @@ func validateLabelKeys(key string, term PodAffinityTerm, add func(key, format st
 	}
 }
 
+// validateRequirement checks one match expression as the API server
+// does: a valid label key, a known operator, and the values the operator
+// takes (In/NotIn: at least one; Exists/DoesNotExist: none; Gt/Lt: one
+// integer).
 func validateRequirement(key string, r Requirement, operators map[string]bool, add func(key, format string, args ...any)) {
-	if r.Key == "" {
+	switch {
+	case r.Key == "":
 		add(key+".key", "required")
+	case !strings.Contains(key, "match_fields"):
+		for _, msg := range validation.IsQualifiedName(r.Key) {
+			add(key+".key", "%q is not a valid label key: %s", r.Key, msg)
+		}
 	}
 	if !operators[r.Operator] {
 		add(key+".operator", "%q is not one of %v", r.Operator, slices.Sorted(maps.Keys(operators)))
+		return
+	}
+	switch r.Operator {
+	case "In", "NotIn":
+		if len(r.Values) == 0 {
+			add(key+".values", "operator %s needs at least one value", r.Operator)
+		} else if len(r.Values) > 1 && strings.Contains(key, "match_fields") {
+			add(key+".values", "operator %s on a node field takes exactly one value", r.Operator)
+		}
+	case "Exists", "DoesNotExist":
+		if len(r.Values) > 0 {
+			add(key+".values", "operator %s takes no values", r.Operator)
+		}
+	case "Gt", "Lt":
+		if len(r.Values) != 1 {
+			add(key+".values", "operator %s takes exactly one value", r.Operator)
+		} else if _, err := strconv.ParseInt(r.Values[0], 10, 64); err != nil {
+			add(key+".values", "operator %s takes an integer, got %q", r.Operator, r.Values[0])
+		}
+	}
+	if !strings.Contains(key, "match_fields") {
+		for i, v := range r.Values {
+			for _, msg := range validation.IsValidLabelValue(v) {
+				add(fmt.Sprintf("%s.values[%d]", key, i), "%q is not a valid label value: %s", v, msg)
+			}
+		}
 	}
 }

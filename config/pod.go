@@ -187,6 +187,9 @@ func (p *Pod) validate(add func(key, format string, args ...any)) {
 	if p.DNSPolicy == "none" && (p.DNSConfig == nil || len(p.DNSConfig.Nameservers) == 0) {
 		add("dns_config.nameservers", "required when dns_policy is none")
 	}
+	if p.DNSConfig != nil {
+		p.DNSConfig.validate(add)
+	}
 	for i, h := range p.HostAliases {
 		key := fmt.Sprintf("host_aliases[%d]", i)
 		if h.IP == "" || len(h.Hostnames) == 0 {
@@ -233,6 +236,42 @@ func (p *Pod) validateMetadata(add func(key, format string, args ...any)) {
 	for _, k := range slices.Sorted(maps.Keys(p.NodeSelector)) {
 		if msgs := validation.IsValidLabelValue(p.NodeSelector[k]); len(msgs) > 0 {
 			add(fmt.Sprintf("node_selector.%q", k), "%q is not a valid label value: %s", p.NodeSelector[k], msgs[0])
+		}
+	}
+}
+
+// validate checks dns_config as the API server does: at most 3 name
+// servers, each an IP address; at most 32 search domains, each a DNS
+// subdomain (a trailing dot allowed), 2048 characters in all; options
+// with names.
+func (c *DNSConfig) validate(add func(key, format string, args ...any)) {
+	if len(c.Nameservers) > 3 {
+		add("dns_config.nameservers", "at most 3 name servers, got %d", len(c.Nameservers))
+	}
+	for i, ns := range c.Nameservers {
+		if net.ParseIP(ns) == nil {
+			add(fmt.Sprintf("dns_config.nameservers[%d]", i), "%q is not an IP address", ns)
+		}
+	}
+	if len(c.Searches) > 32 {
+		add("dns_config.searches", "at most 32 search domains, got %d", len(c.Searches))
+	}
+	total := 0
+	for i, domain := range c.Searches {
+		total += len(domain) + 1
+		if domain == "." {
+			continue
+		}
+		if msgs := validation.IsDNS1123Subdomain(strings.TrimSuffix(domain, ".")); len(msgs) > 0 {
+			add(fmt.Sprintf("dns_config.searches[%d]", i), "%q is not a valid search domain: %s", domain, msgs[0])
+		}
+	}
+	if total > 2048 {
+		add("dns_config.searches", "%d characters in all, more than 2048", total)
+	}
+	for i, o := range c.Options {
+		if o.Name == "" {
+			add(fmt.Sprintf("dns_config.options[%d].name", i), "required")
 		}
 	}
 }

@@ -24,6 +24,32 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`$FILE:2: node_tolerations."gpu=true": effect "NoScheduler" is not one of NoSchedule, PreferNoSchedule, NoExecute or ""`},
 		},
 		{
+			name: "values the API server refuses, found by e2e's differential test",
+			body: `dns_config = { nameservers = ["1.1.1.1", "x", "3.3.3.3", "4.4.4.4"], searches = ["a b", "ok.example."], options = [{ name = "" }] }
+affinity = { node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "bad key", operator = "In", values = ["a"] }, { key = "zone", operator = "Exists", values = ["a"] }, { key = "n", operator = "Gt", values = ["x"] }] }] } } }
+pod_security_context = { run_as_user = 2147483648 }
+[[volumes.csi]]
+name = "c"
+mount_path = "/c"
+driver = "Bad Driver"
+[[volumes.config_map]]
+name = "cm"
+mount_path = "/cm"
+items = { "k" = "../p" }`,
+			want: []string{
+				"$FILE:1: dns_config.nameservers: at most 3 name servers, got 4",
+				`$FILE:1: dns_config.nameservers[1]: "x" is not an IP address`,
+				`$FILE:1: dns_config.searches[0]: "a b" is not a valid search domain`,
+				"$FILE:1: dns_config.options[0].name: required",
+				`match_expressions[0].key: "bad key" is not a valid label key`,
+				"match_expressions[1].values: operator Exists takes no values",
+				`match_expressions[2].values: operator Gt takes an integer, got "x"`,
+				"$FILE:3: pod_security_context.run_as_user: want a user or group id from 0 to 2147483647, got 2147483648",
+				`$FILE:7: volumes.csi[0].driver: "Bad Driver" is not a valid CSI driver name`,
+				`volumes.config_map[0].items."k": "../p" must be a relative path without '..'`,
+			},
+		},
+		{
 			name: "bad retry settings",
 			body: "retry_limit = -1\nretry_backoff_max = -5\n[retry_limits]\n\"exceeded quota\" = 0\n\" \" = 2",
 			want: []string{
@@ -405,9 +431,9 @@ mount_path = "/k8sdrv"`,
 				`pod_labels."a/b/c": not a valid key`,
 				`host_aliases[0].ip: "10.0.0.300" is not an IP address`,
 				`host_aliases[0].hostnames[0]: "db_1" is not a valid host name`,
-				`pod_security_context.run_as_user: want a user or group id of 0 or more, got -1`,
-				`pod_security_context.supplemental_groups[1]: want a user or group id of 0 or more, got -5`,
-				`build_container_security_context.run_as_group: want a user or group id of 0 or more, got -2`,
+				`pod_security_context.run_as_user: want a user or group id from 0 to 2147483647, got -1`,
+				`pod_security_context.supplemental_groups[1]: want a user or group id from 0 to 2147483647, got -5`,
+				`build_container_security_context.run_as_group: want a user or group id from 0 to 2147483647, got -2`,
 				`volumes.host_path[0].host_path: want an absolute path, got "relative/dir"`,
 				`volumes.host_path[0].sub_path: "../etc" must be a relative path without '..'`,
 				`volumes.host_path[0].mount_path: "/data" is also the mount path of volumes.empty_dir[0]`,

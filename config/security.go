@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"fmt"
 	"slices"
 	"strings"
@@ -144,10 +145,10 @@ func (s *Security) validate(add func(key, format string, args ...any)) {
 	}
 }
 
-// nonNegative refuses a negative user or group id, which the API server
-// refuses only when the pod is created.
+// nonNegative refuses a user or group id outside 0..2147483647, which the
+// API server refuses only when the pod is created.
 func nonNegative(add func(key, format string, args ...any), key string, id *int64) {
-	if id != nil && *id < 0 {
-		add(key, "want a user or group id of 0 or more, got %d", *id)
+	if id != nil && (*id < 0 || *id > math.MaxInt32) {
+		add(key, "want a user or group id from 0 to %d, got %d", math.MaxInt32, *id)
 	}
 }

@@ -175,9 +175,21 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 		}
 	}
 	for i, c := range v.CSI {
-		if c.Driver == "" {
-			add(fmt.Sprintf("volumes.csi[%d].driver", i), "required")
+		key := fmt.Sprintf("volumes.csi[%d].driver", i)
+		switch msgs := validation.IsDNS1123Subdomain(c.Driver); {
+		case c.Driver == "":
+			add(key, "required")
+		case len(c.Driver) > 63:
+			add(key, "%q is longer than 63 characters", c.Driver)
+		case len(msgs) > 0:
+			add(key, "%q is not a valid CSI driver name: %s", c.Driver, msgs[0])
 		}
+	}
+	for i, c := range v.ConfigMap {
+		validateItems(fmt.Sprintf("volumes.config_map[%d].items", i), c.Items, add)
+	}
+	for i, c := range v.Secret {
+		validateItems(fmt.Sprintf("volumes.secret[%d].items", i), c.Items, add)
 	}
 	for i, n := range v.NFS {
 		validateNFS(fmt.Sprintf("volumes.nfs[%d]", i), n, add)
@@ -185,6 +197,21 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 	for key, mode := range v.Propagations() {
 		if !slices.Contains(propagationModes, mode) {
 			add(key+".mount_propagation", "%q is not None, HostToContainer or Bidirectional", mode)
+		}
+	}
+}
+
+// validateItems checks the key → path items of a ConfigMap or Secret
+// volume as the API server does: a non-empty key and a relative path
+// without '..' elements.
+func validateItems(key string, items map[string]string, add func(key, format string, args ...any)) {
+	for _, k := range slices.Sorted(maps.Keys(items)) {
+		p := items[k]
+		switch {
+		case k == "":
+			add(key, "an item needs a key")
+		case p == "" || path.IsAbs(p) || slices.Contains(strings.Split(p, "/"), ".."):
+			add(fmt.Sprintf("%s.%q", key, k), "%q must be a relative path without '..'", p)
 		}
 	}
 }

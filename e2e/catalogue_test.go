@@ -182,7 +182,7 @@ var fileCases = []bad{
 	{toml: "[[volumes.pvc]]\nname = \"Bad_PVC\"\nmount_path = \"/p\"", code: system, want: w(`@2: volumes.pvc[0].name: "Bad_PVC" is not a valid volume name`)},
 	{toml: "[[volumes.secret]]\nmount_path = \"/s\"", code: system, want: w(`@1: volumes.secret[0].name: required`)},
 	{toml: "driver_dir = \"/k8sdrv\"\n[[volumes.empty_dir]]\nname = \"e\"\nmount_path = \"/k8sdrv/\"", code: system, want: w(`@4: volumes.empty_dir[0].mount_path: "/k8sdrv/" is driver_dir`)},
-	{toml: "[pod_security_context]\nrun_as_user = -1", code: system, want: w(`@2: pod_security_context.run_as_user: want a user or group id of 0 or more, got -1`)},
+	{toml: "[pod_security_context]\nrun_as_user = -1", code: system, want: w(`@2: pod_security_context.run_as_user: want a user or group id from 0 to 2147483647, got -1`)},
 	{toml: `cap_add = ["CAP_SYS_ADMIN"]`, code: system, want: w(`@1: cap_add[0]: "CAP_SYS_ADMIN": write capabilities without the CAP_ prefix (SYS_ADMIN)`)},
 	{toml: "[container_lifecycle.post_start.http_get]\nport = 99999", code: system, want: w(`@2: container_lifecycle.post_start.http_get.port: want a port from 1 to 65535, got 99999`)},
 	{toml: `[container_lifecycle.pre_stop]`, code: system, want: w(`@1: container_lifecycle.pre_stop: set exactly one of exec, http_get, tcp_socket (found 0)`)},
