@@ -4,13 +4,22 @@
 #   make test   lint, unit tests and the e2e suite on the local KWOK cluster
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The commit's time, not the clock's, so that one commit always builds the
+# same bytes (make release's SHA256SUMS can be reproduced).
+DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BIN := bin/k8sdrv
 
-.PHONY: build help test test-real test-hostcheck unit e2e bench demo cluster-up cluster-down cluster-bin gitlab-runner-bin lint golden clean
+.PHONY: build man help test test-real test-hostcheck unit e2e bench demo cluster-up cluster-down cluster-bin gitlab-runner-bin lint golden clean
 
 build: ## bin/k8sdrv, version-stamped (the default target)
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/k8sdrv
+
+# The page is rendered from the command tree by a test, which make unit
+# runs to check that docs/k8sdrv.1 is current.
+man: ## docs/k8sdrv.1, the man page, from the command tree
+	go test -count=1 -run '^TestManPage$$' ./cmd/k8sdrv -update-man
 
 # One line per target from its `## ` comment.
 help: ## this list
