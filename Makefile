@@ -4,13 +4,36 @@
 #   make test   lint, unit tests and the e2e suite on the local KWOK cluster
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The commit's time, not the clock's, so that one commit always builds the
+# same bytes (make release's SHA256SUMS can be reproduced).
+DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BIN := bin/k8sdrv
 
-.PHONY: build help test test-real test-hostcheck unit e2e bench demo cluster-up cluster-down cluster-bin gitlab-runner-bin lint golden clean
+.PHONY: build man release test-release help test test-real test-hostcheck unit e2e bench demo cluster-up cluster-down cluster-bin gitlab-runner-bin lint golden clean
 
 build: ## bin/k8sdrv, version-stamped (the default target)
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/k8sdrv
+
+# Static binaries, their image archives and SBOMs, SHA256SUMS
+# (hack/release.sh, hack/release/). Two architectures take a few minutes on
+# 2 cores, so make test leaves it to make test-release.
+DIST ?= dist
+release: ## static linux/amd64+arm64 binaries, image archives, SBOMs, SHA256SUMS into dist/
+	DIST=$(DIST) VERSION=$(VERSION) COMMIT=$(COMMIT) DATE=$(DATE) LDFLAGS='$(LDFLAGS)' hack/release.sh
+
+# The artifacts are checked (hack/release/dist_test.go), then built again
+# elsewhere and compared byte for byte: a release can be reproduced.
+test-release: release ## make release, its artifacts checked, then rebuilt and compared byte for byte
+	set -o pipefail; K8SDRV_DIST=$(CURDIR)/$(DIST) K8SDRV_VERSION=$(VERSION) go test -count=1 -run '^TestIntegrationDist$$' -v ./hack/release | grep -E '^(---|ok|FAIL)|_test.go'
+	@$(MAKE) --no-print-directory release DIST=bin/dist-again >/dev/null
+	diff $(DIST)/SHA256SUMS bin/dist-again/SHA256SUMS && echo "test-release: rebuilt to the same bytes"
+
+# The page is rendered from the command tree by a test, which make unit
+# runs to check that docs/k8sdrv.1 is current.
+man: ## docs/k8sdrv.1, the man page, from the command tree
+	go test -count=1 -run '^TestManPage$$' ./cmd/k8sdrv -update-man
 
 # One line per target from its `## ` comment.
 help: ## this list
@@ -101,5 +124,5 @@ soak: build cluster-bin ## the fault scenarios at full size on KWOK (about an ho
 golden: ## rewrite the pod builder's golden files (review the diff like code)
 	go test ./podbuilder -update
 
-clean: ## remove bin/
-	rm -rf bin
+clean: ## remove bin/ and dist/
+	rm -rf bin $(DIST)

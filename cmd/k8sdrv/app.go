@@ -71,28 +71,52 @@ func newApp(env driver.RunnerEnv, environ []string, stdout io.Writer, stderr *dr
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			{
-				Name:   "config",
-				Usage:  "print the config_exec JSON for gitlab-runner",
+				Name:  "config",
+				Usage: "print the config_exec JSON for gitlab-runner",
+				UsageText: "k8sdrv --config FILE config\n\n" +
+					"Example (gitlab-runner's config_exec; it prints the builds and cache directories):\n" +
+					"   k8sdrv --config /etc/k8sdrv/k8sdrv.toml config",
 				Action: withDriver(configStage),
 			},
 			{
-				Name:   "prepare",
-				Usage:  "create the job's pod and wait until it runs",
+				Name:  "prepare",
+				Usage: "create the job's pod and wait until it runs",
+				UsageText: "k8sdrv --config FILE prepare [--dry-run]\n\n" +
+					"Example (the pod of a job, as YAML, without a cluster):\n" +
+					"   CUSTOM_ENV_CI_JOB_ID=1 CUSTOM_ENV_CI_JOB_IMAGE=alpine:3.20 k8sdrv --config k8sdrv.toml prepare --dry-run",
 				Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "print the pod as YAML; contact no cluster"}},
 				Action: withDriver(prepare),
 			},
 			{
-				Name:      "run",
-				Usage:     "run one stage script of the job in its pod",
+				Name:  "run",
+				Usage: "run one stage script of the job in its pod",
+				UsageText: "k8sdrv --config FILE run <script> <stage>\n\n" +
+					"Example (after prepare, in the same $TMPDIR):\n" +
+					"   k8sdrv --config /etc/k8sdrv/k8sdrv.toml run /tmp/script.sh build_script",
 				ArgsUsage: "<script> <stage>",
 				Action:    withDriver(runStage),
 			},
 			{
-				Name:   "cleanup",
-				Usage:  "delete everything the job created",
+				Name:  "cleanup",
+				Usage: "delete everything the job created",
+				UsageText: "k8sdrv --config FILE cleanup\n\n" +
+					"Example (gitlab-runner's cleanup_exec):\n" +
+					"   k8sdrv --config /etc/k8sdrv/k8sdrv.toml cleanup",
 				Action: withDriver(cleanup),
 			},
 			gcCommand(withDriver),
+			{
+				Name:  "version",
+				Usage: "print k8sdrv's version, commit, Go and client-go versions, and platform",
+				UsageText: "k8sdrv version\n\n" +
+					"Example (the same as k8sdrv --version):\n" +
+					"   k8sdrv version",
+				Action: func(c *cli.Context) error {
+					printVersion(c)
+					return nil
+				},
+			},
+			newCompletionCommand(),
 		},
 	}
 }
@@ -167,10 +191,12 @@ func gcCommand(withDriver func(stageFunc) cli.ActionFunc) *cli.Command {
 	return &cli.Command{
 		Name:  "gc",
 		Usage: "find (and with --delete, delete) k8sdrv's pods whose job is over",
+		UsageText: "k8sdrv --config FILE gc (--runner TOKEN | --all-runners) [--delete] [options]\n\n" +
+			"Example (from cron every 10 minutes):\n" +
+			"   k8sdrv --config /etc/k8sdrv/config.toml gc --runner $RUNNER_SHORT_TOKEN --delete",
 		Description: "A pod is over when it has terminated, has outlived its activeDeadlineSeconds\n" +
 			"(the job timeout) by --grace, or is older than --max-age. Only pods with k8sdrv's\n" +
-			"labels and the runner's are looked at. Example, from cron every 10 minutes:\n\n" +
-			"   k8sdrv --config /etc/k8sdrv/config.toml gc --runner $RUNNER_SHORT_TOKEN --delete",
+			"labels and the runner's are looked at.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "runner", Usage: "the runner's short token (CI_RUNNER_SHORT_TOKEN): only its pods"},
 			&cli.BoolFlag{Name: "all-runners", Usage: "every runner's pods (k8sdrv's labels still required)"},
