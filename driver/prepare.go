@@ -72,6 +72,7 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod,
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	created, err := d.createPod(ctx, cfg, cluster.Pods(pod.Namespace), pod)
 	if err != nil {
 		return err
@@ -83,7 +84,7 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod,
 	}
 	d.Log.Info().Msgf("Created pod %s/%s", created.Namespace, created.Name)
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
-	if err := d.waitRunning(ctx, cluster, cfg, created, timeout); err != nil {
+	if err := d.waitRunning(ctx, cluster, cfg, created, start, timeout); err != nil {
 		d.printWarningEvents(cfg, cluster, state.Namespace, state.Pod)
 		d.deletePod(cfg, state)
 		return err

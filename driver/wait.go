@@ -115,7 +115,7 @@ func podStatus(pod *corev1.Pod) string {
 // closed watch is resumed from the last resource version seen. While the
 // pod is unschedulable, its events are read again every poll_interval for
 // a cluster autoscaler's verdict (schedulingCheck).
-func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, timeout time.Duration) error {
+func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, start time.Time, timeout time.Duration) error {
 	retry := cfg.Retry
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
@@ -130,10 +130,18 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *confi
 		last: pod, log: d.Log,
 		sched:    &schedulingCheck{cluster: cluster, log: d.Log},
 		interval: time.Duration(cfg.PollInterval) * time.Second,
+		timing:   newPodTiming(start),
+	}
+	// finished prints where the time went once the pod runs.
+	finished := func(err error) error {
+		if err == nil {
+			d.Log.Info().Msg(w.timing.line(w.last, time.Now(), d.imagePulls(parent, cluster, pod.Namespace, pod.Name)))
+		}
+		return err
 	}
 	for {
 		if done, err := w.evaluate(ctx, w.last); done {
-			return err
+			return finished(err)
 		}
 		var watcher watch.Interface
 		err := d.retryAPI(ctx, retry, "watch pod "+pod.Namespace+"/"+pod.Name, func(ctx context.Context) (err error) {
@@ -154,7 +162,7 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *confi
 		watcher.Stop()
 		switch {
 		case done:
-			return err
+			return finished(err)
 		case ctx.Err() != nil:
 			return timeoutError(w.last, timeout)
 		case apierrors.IsGone(err) || apierrors.IsResourceExpired(err):
@@ -183,10 +191,12 @@ type podWaiter struct {
 	log      zerolog.Logger
 	sched    *schedulingCheck
 	interval time.Duration // between checks of an unschedulable pod
+	timing   *podTiming
 }
 
 func (w *podWaiter) evaluate(ctx context.Context, pod *corev1.Pod) (bool, error) {
 	w.last = pod
+	w.timing.observe(pod, time.Now())
 	if ready, err := podReady(pod); err != nil || ready {
 		return true, err
 	}

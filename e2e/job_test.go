@@ -29,6 +29,9 @@ func TestIntegrationPassingJob(t *testing.T) {
 	prep := j.call("prepare")
 	assert.Equal(t, prep.code, 0, prep.stderr)
 	assert.Assert(t, is.Contains(prep.stderr, "Created pod default/runner-e2etok12-project-4242-concurrent-0-"))
+	// The last line says where prepare's time went.
+	lines := strings.Split(strings.TrimSpace(prep.stderr), "\n")
+	assert.Assert(t, is.Regexp(`^Pod default/runner-e2etok12-project-4242-concurrent-0-\w+ running after \d+\.\ds: scheduled after \d+\.\ds; containers running: `, lines[len(lines)-1]))
 
 	stages := []struct{ name, commands, want string }{
 		{"prepare_script", "echo prepare on $(hostname) >/dev/null; echo prepared\n", "prepared\n"},
