@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// countingProxy is a TLS-terminating reverse proxy in front of the API
+// server that counts every request k8sdrv makes, by verb and resource.
+type countingProxy struct {
+	server *httptest.Server
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func newCountingProxy(t *testing.T) *countingProxy {
+	target, err := url.Parse(restConfig.Host)
+	assert.NilError(t, err)
+	transport, err := rest.TransportFor(restConfig) // the harness's own credentials
+	assert.NilError(t, err)
+	p := &countingProxy{counts: map[string]int{}}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = transport
+	p.server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.count(r)
+		proxy.ServeHTTP(w, r)
+	}))
+	p.server.Listener, err = net.Listen("tcp", "127.0.0.1:0")
+	assert.NilError(t, err)
+	p.server.StartTLS()
+	t.Cleanup(p.server.Close)
+	return p
+}
+
+// count files a request under "verb resource", as the API server's
+// request metrics would: /api/v1[/namespaces/NS]/RESOURCE[/NAME[/SUB]].
+func (p *countingProxy) count(r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(parts) > 2 && parts[0] == "api":
+		parts = parts[2:]
+	case len(parts) > 3 && parts[0] == "apis":
+		parts = parts[3:]
+	}
+	if len(parts) > 2 && parts[0] == "namespaces" {
+		parts = parts[2:]
+	}
+	resource, named := parts[0], len(parts) > 1
+	if len(parts) > 2 {
+		resource += "/" + parts[2]
+	}
+	verb := strings.ToLower(r.Method)
+	switch {
+	case r.Method == http.MethodGet && r.URL.Query().Get("watch") == "true":
+		verb = "watch"
+	case r.Method == http.MethodGet && named:
+		verb = "get"
+	case r.Method == http.MethodGet:
+		verb = "list"
+	case r.Method == http.MethodPost && strings.HasSuffix(resource, "/exec"):
+		verb = "exec"
+	case r.Method == http.MethodPost:
+		verb = "create"
+	}
+	p.mu.Lock()
+	p.counts[verb+" "+resource]++
+	p.mu.Unlock()
+}
+
+// kubeconfig writes a kubeconfig that reaches the API server through p.
+func (p *countingProxy) kubeconfig(t *testing.T) string {
+	caPEM := certPEM(t, p.server.Certificate())
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["proxy"] = &clientcmdapi.Cluster{Server: p.server.URL, CertificateAuthorityData: caPEM}
+	cfg.AuthInfos["proxy"] = &clientcmdapi.AuthInfo{}
+	cfg.Contexts["proxy"] = &clientcmdapi.Context{Cluster: "proxy", AuthInfo: "proxy"}
+	cfg.CurrentContext = "proxy"
+	path := filepath.Join(t.TempDir(), "kubeconfig-counting")
+	assert.NilError(t, clientcmd.WriteToFile(*cfg, path))
+	assert.NilError(t, os.Chmod(path, 0o600))
+	return path
+}
+
+// snapshot returns the counts so far, sorted, and their total.
+func (p *countingProxy) snapshot() ([]string, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var lines []string
+	total := 0
+	for k, n := range p.counts {
+		lines = append(lines, fmt.Sprintf("%s=%d", k, n))
+		total += n
+	}
+	sort.Strings(lines)
+	return lines, total
+}
+
+func certPEM(t *testing.T, cert *x509.Certificate) []byte {
+	t.Helper()
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+}
+
+// TestIntegrationAPIRequestsPerJob counts the API requests of one job
+// driven as gitlab-runner drives it (config, prepare, five stages,
+// cleanup), by verb and resource, through a counting proxy. It reports the
+// counts (docs/BENCHMARKS.md takes them from here) and fails if a stage
+// costs more than its exec and one watch, or prepare and cleanup more than
+// six requests together.
+func TestIntegrationAPIRequestsPerJob(t *testing.T) {
+	skipShort(t)
+	proxy := newCountingProxy(t)
+	j := newJob(t, jobOptions{})
+	j.kubeconfig = proxy.kubeconfig(t)
+	assert.Equal(t, j.call("config").code, 0)
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 0, r.stderr)
+	prepare, prepareTotal := proxy.snapshot()
+	stages := []string{"prepare_script", "get_sources", "build_script", "after_script", "cleanup_file_variables"}
+	for _, stage := range stages {
+		r := j.run(stage, "echo "+stage+"\n")
+		assert.Equal(t, r.code, 0, r.stderr)
+	}
+	_, afterStages := proxy.snapshot()
+	r = j.call("cleanup")
+	assert.Equal(t, r.code, 0, r.stderr)
+	all, total := proxy.snapshot()
+	t.Logf("API requests of one job: %d in all (prepare %d: %s; %d stages %d; cleanup %d); by verb and resource: %s",
+		total, prepareTotal, strings.Join(prepare, " "), len(stages), afterStages-prepareTotal, total-afterStages, strings.Join(all, " "))
+	perStage := float64(afterStages-prepareTotal) / float64(len(stages))
+	assert.Assert(t, perStage <= 2, "a stage costs %.1f requests", perStage)
+	assert.Assert(t, total-(afterStages-prepareTotal) <= 6, "prepare and cleanup cost %d requests", total-(afterStages-prepareTotal))
+}
