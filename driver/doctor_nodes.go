@@ -117,7 +117,7 @@ func (d *Driver) pullCheck(ctx context.Context, cluster Cluster, cfg *config.Con
 	}
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
 	err = d.waitRunning(ctx, cluster, cfg, created, timeout)
-	elapsed := time.Since(start).Round(100 * time.Millisecond)
+	elapsed := time.Since(start).Round(time.Millisecond)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.CleanupResourcesTimeout.Duration)
 	delErr := deletePod(dctx, cluster, created.Namespace, created.Name, created.UID, created.Spec.TerminationGracePeriodSeconds)
 	cancel()
