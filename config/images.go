@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -119,4 +120,24 @@ func DefaultHelperImageFor(flavor string, nodeSelector map[string]string) string
 		tag = flavor + "-" + tag
 	}
 	return "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:" + tag
+}
+
+// HelperImageArch is the node architecture (amd64, arm64, ...) that an
+// image's tag names as GitLab's helper tags do (x86_64-v17.9.0,
+// ubuntu-arm64-latest), or "" when its tag names none (a multi-arch
+// image, or one tagged otherwise).
+func HelperImageArch(image string) string {
+	image, _, _ = strings.Cut(image, "@")
+	_, tag, ok := strings.Cut(image[strings.LastIndex(image, "/")+1:], ":")
+	if !ok {
+		return ""
+	}
+	for part := range strings.SplitSeq(tag, "-") {
+		for node, helper := range helperArchitectures {
+			if part == helper || part == node {
+				return node
+			}
+		}
+	}
+	return ""
 }

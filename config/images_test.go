@@ -61,3 +61,19 @@ func TestLoadPullPolicyAsOneString(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, cfg.PullPolicy, StringList{"always", "if-not-present"})
 }
+
+// TestHelperImageArch: the architecture a helper image's tag names, as
+// node architectures name it; none for tags that name none.
+func TestHelperImageArch(t *testing.T) {
+	for image, want := range map[string]string{
+		"registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.9.0":         "amd64",
+		"registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:ubuntu-arm64-latest":    "arm64",
+		"registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:alpine3.18-s390x-v17.1": "s390x",
+		"registry.local:5000/helper:arm-v17@sha256:0123":                                           "arm",
+		"registry.local:5000/helper":    "",
+		"gitlab-runner-helper:local":    "",
+		"gitlab-runner-helper:charm-v1": "",
+	} {
+		assert.Equal(t, HelperImageArch(image), want, image)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -14,8 +15,9 @@ import (
 )
 
 // Cluster is the Kubernetes API as k8sdrv uses it: pods, their events,
-// the nodes (to tell whether a pod can ever fit one), the existence of the service account and pull secrets a pod names, and
-// exec into the job's pod. A test adapts client-go's fake clientset to it.
+// the nodes (to tell whether a pod can ever fit one), the existence of the service account and pull secrets a pod names,
+// exec into the job's pod, and what `k8sdrv doctor` asks about k8sdrv's
+// own account. A test adapts client-go's fake clientset to it.
 type Cluster interface {
 	Pods(namespace string) kubeapi.Pods
 	Events(namespace string) kubeapi.Events
@@ -23,6 +25,9 @@ type Cluster interface {
 	ServiceAccountExists(ctx context.Context, namespace, name string) (bool, error)
 	SecretExists(ctx context.Context, namespace, name string) (bool, error)
 	Executor(namespace, pod string) attach.Executor
+	ServerVersion(ctx context.Context) (*version.Info, error)
+	AccessReviews() kubeapi.AccessReviews
+	SelfReviews() kubeapi.SelfReviews
 }
 
 // Connect builds the cluster access without contacting the API server:
@@ -74,6 +79,18 @@ func (c *apiCluster) SecretExists(ctx context.Context, namespace, name string) (
 
 func (c *apiCluster) Executor(namespace, pod string) attach.Executor {
 	return &attach.PodExecutor{Config: c.rc, Client: c.core, Namespace: namespace, Pod: pod}
+}
+
+func (c *apiCluster) ServerVersion(ctx context.Context) (*version.Info, error) {
+	return kubeapi.ServerVersion(ctx, c.core)
+}
+
+func (c *apiCluster) AccessReviews() kubeapi.AccessReviews {
+	return kubeapi.AccessReviewClient{Client: c.core}
+}
+
+func (c *apiCluster) SelfReviews() kubeapi.SelfReviews {
+	return kubeapi.SelfReviewClient{Client: c.core}
 }
 
 func restConfig(cfg *config.Config) (*rest.Config, error) {

@@ -23,9 +23,13 @@ func (b *BuildFailure) Error() string { return fmt.Sprintf("script exited with c
 // with SYSTEM_FAILURE_EXIT_CODE. Each line of an error is one problem (a
 // configuration's problems come joined, each naming its file and key) and
 // is logged as its own "ERROR: k8sdrv: " line, for people and scripts alike.
+// A failed `k8sdrv doctor` exits with 1, outside any job.
 func ExitCode(err error, env RunnerEnv, log zerolog.Logger) int {
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, ErrDoctorFailed) {
+		return 1 // its report has said what failed
 	}
 	var build *BuildFailure
 	if errors.As(err, &build) {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -104,6 +105,18 @@ func (f fakeCluster) ServiceAccountExists(ctx context.Context, ns, name string) 
 
 func (f fakeCluster) SecretExists(ctx context.Context, ns, name string) (bool, error) {
 	return found(f.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}))
+}
+
+func (f fakeCluster) ServerVersion(context.Context) (*version.Info, error) {
+	return f.Discovery().ServerVersion()
+}
+
+func (f fakeCluster) AccessReviews() kubeapi.AccessReviews {
+	return f.AuthorizationV1().SelfSubjectAccessReviews()
+}
+
+func (f fakeCluster) SelfReviews() kubeapi.SelfReviews {
+	return f.AuthenticationV1().SelfSubjectReviews()
 }
 
 func (f fakeCluster) Executor(string, string) attach.Executor {

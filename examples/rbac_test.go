@@ -22,6 +22,27 @@ var kubeAPIComment = regexp.MustCompile(`//\s*kubeAPI:\s*([a-z/]+),\s*([a-z]+)`)
 // TestRBACRoleMatchesCode: the example Role and ClusterRole grant exactly the resources
 // and verbs that the code's `// kubeAPI:` comments declare.
 func TestRBACRoleMatchesCode(t *testing.T) {
+	want := codePermissions(t)
+	got := map[string][]string{}
+	for _, rule := range roleRules(t, "rbac.yaml") {
+		for _, resource := range rule.Resources {
+			for _, verb := range rule.Verbs {
+				got[resource] = appendUnique(got[resource], verb)
+			}
+		}
+	}
+	for _, m := range []map[string][]string{want, got} {
+		for k := range m {
+			sort.Strings(m[k])
+		}
+	}
+	assert.DeepEqual(t, got, want)
+}
+
+// codePermissions collects the `// kubeAPI: <resource>, <verb>` comments
+// of k8sdrv's code (its tests and the e2e suite aside): resource → verbs.
+func codePermissions(t *testing.T) map[string][]string {
+	t.Helper()
 	want := map[string][]string{}
 	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -48,21 +69,7 @@ func TestRBACRoleMatchesCode(t *testing.T) {
 	})
 	assert.NilError(t, err)
 	assert.Assert(t, len(want) > 0, "no kubeAPI comments found")
-
-	got := map[string][]string{}
-	for _, rule := range roleRules(t, "rbac.yaml") {
-		for _, resource := range rule.Resources {
-			for _, verb := range rule.Verbs {
-				got[resource] = appendUnique(got[resource], verb)
-			}
-		}
-	}
-	for _, m := range []map[string][]string{want, got} {
-		for k := range m {
-			sort.Strings(m[k])
-		}
-	}
-	assert.DeepEqual(t, got, want)
+	return want
 }
 
 func roleRules(t *testing.T, path string) []rbacv1.PolicyRule {

@@ -117,6 +117,7 @@ func newApp(env driver.RunnerEnv, environ []string, stdout io.Writer, stderr *dr
 				},
 			},
 			newCompletionCommand(),
+			doctorCommand(env, environ, stdout, stderr, log),
 		},
 	}
 }
@@ -218,5 +219,41 @@ func gcCommand(withDriver func(stageFunc) cli.ActionFunc) *cli.Command {
 				Now:        time.Now,
 			})
 		}),
+	}
+}
+
+// doctorCommand is `k8sdrv doctor`: it checks a setup before the first job
+// does, one line per check. A configuration that does not load is its
+// first finding, not an error, so it loads the configuration itself.
+func doctorCommand(env driver.RunnerEnv, environ []string, stdout io.Writer, stderr *driver.ScrubWriter, log zerolog.Logger) *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "check the configuration, the cluster, k8sdrv's permissions and the images; exit 1 if a check fails",
+		Description: "One line per check (ok or FAIL, what, and for a failure what to fix): the configuration (every\n" +
+			"problem), the API server (version, round trip), every permission k8sdrv's code uses in the namespace\n" +
+			"(optional ones marked), the service account and image pull secrets, a server-side dry run of the job\n" +
+			"pod, the nodes' architecture against the helper image's; with --pull-check also a short-lived pod per\n" +
+			"image. Example, with the credentials the runner's k8sdrv uses:\n\n" +
+			"   k8sdrv --config /etc/k8sdrv/config.toml doctor --pull-check",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "pull-check", Usage: "start a short-lived pod per image (helper and default) to see that it pulls, within poll_timeout"},
+			&cli.StringFlag{Name: "runner", Usage: "label the probe pods with this runner's short token, so that its `k8sdrv gc` finds one doctor could not delete"},
+			&cli.StringFlag{Name: "output", Value: "text", Usage: "text, or json: an array of {name, ok, detail, fix}"},
+		},
+		Action: func(c *cli.Context) error {
+			output := c.String("output")
+			if output != "text" && output != "json" {
+				return fmt.Errorf("doctor: --output %q: want text or json", output)
+			}
+			path := c.String("config")
+			cfg, loadErr := config.Load(path)
+			d := driver.New(env, environ, version, stdout, stderr)
+			d.Log = log
+			ctx, stop := signalContext()
+			defer stop()
+			return d.Doctor(ctx, cfg, loadErr, driver.DoctorOptions{
+				ConfigPath: path, PullCheck: c.Bool("pull-check"), Runner: c.String("runner"), JSON: output == "json",
+			})
+		},
 	}
 }

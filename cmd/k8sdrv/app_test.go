@@ -27,6 +27,9 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"k8sdrv", "run", "only-a-script"}, 12},
 		{[]string{"k8sdrv", "run", "/dev/null", "build_script"}, 12}, // no prepare state
 		{[]string{"k8sdrv", "--config", filepath.Join(t.TempDir(), "missing.toml"), "config"}, 12},
+		// doctor's failed check is 1, whatever the runner's codes: it runs outside jobs.
+		{[]string{"k8sdrv", "--config", filepath.Join(t.TempDir(), "missing.toml"), "doctor"}, 1},
+		{[]string{"k8sdrv", "doctor", "--output", "yaml"}, 12},
 	} {
 		assert.Equal(t, run(tc.args, os.Environ(), io.Discard, io.Discard), tc.want, "%v", tc.args)
 	}
