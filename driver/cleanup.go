@@ -2,6 +2,8 @@ package driver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
@@ -154,10 +156,21 @@ func retryTransient(ctx context.Context, call func(context.Context) error, faile
 // 3 s apart, until the cleanup deadline.
 var cleanupBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Cap: 3 * time.Second, Steps: math.MaxInt32}
 
+// retriable: an overloaded or restarting API server, or a request that got
+// no answer; not a TLS certificate the client does not trust, which no
+// retry cures.
 func retriable(err error) bool {
 	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
-		!isAPIStatus(err)
+		!isAPIStatus(err) && !untrustedCertificate(err)
+}
+
+func untrustedCertificate(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var host x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &host) || errors.As(err, &verify)
 }
 
 func isAPIStatus(err error) bool {

@@ -2,7 +2,10 @@ package driver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"net/url"
 	"strings"
 	"syscall"
 	"testing"
@@ -147,4 +150,19 @@ func TestPrepareGivesUpOnAnUnreachableAPIServer(t *testing.T) {
 	assert.Assert(t, time.Since(start) >= 250*time.Millisecond, "gave up after %s", time.Since(start))
 	assert.Assert(t, time.Since(start) < 3*time.Second, "gave up after %s", time.Since(start))
 	assert.DeepEqual(t, d.podNames(t), []string(nil))
+}
+
+// A certificate the client does not trust is not tried again.
+func TestPrepareDoesNotRetryAnUntrustedCertificate(t *testing.T) {
+	shortRetryPauses(t)
+	d := newTestDriver(t)
+	tries := 0
+	d.client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		tries++
+		return true, nil, &url.Error{Op: "Post", URL: "https://10.0.0.1:6443/api/v1/namespaces/default/pods",
+			Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}
+	})
+	err := d.prepare(context.Background())
+	assert.ErrorContains(t, err, "certificate signed by unknown authority")
+	assert.Equal(t, tries, 1)
 }
