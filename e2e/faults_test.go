@@ -147,7 +147,7 @@ func TestIntegrationStagesUnderRandomCuts(t *testing.T) {
 			exact++
 		} else {
 			t.Errorf("%s: exit %d (want %d), build exit code %q (want %q), %d bytes (want %d), same bytes %v; stderr:\n%s",
-				sc.name, r.code, wantCall, j.buildExitCode(), wantBuild, len(r.stdout), len(sc.output), ok, r.stderr)
+				sc.name, r.code, wantCall, j.buildExitCode(), wantBuild, len(r.stdout), len(sc.output), bytes.Equal(out, sc.output), r.stderr)
 		}
 		_ = os.Remove(filepath.Join(j.tmp, "build-exit-code"))
 	}
