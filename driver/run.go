@@ -75,15 +75,22 @@ func (d *Driver) Run(ctx context.Context, jc *config.JobConfig, scriptPath, stag
 	return nil
 }
 
+// stageWatchDelay is how long a stage runs before run watches its pod: a
+// stage that ends sooner costs one request (its exec), which keeps a job
+// within 4 + (number of stages) requests.
+var stageWatchDelay = 2 * time.Second
+
 // runWatched runs the stage while watching its pod: when the pod's status
 // shows that the pod or the stage's container ended (evicted, disrupted,
 // out of memory, past its deadline), the stage is stopped and that is the
-// stage's error, within a second or two of the status changing rather
-// than when the stream notices.
+// stage's error, within a few seconds of the status changing rather than
+// when the stream notices. The watch starts after stageWatchDelay; its
+// first event is the pod as it is then.
 func runWatched(parent context.Context, s *attach.Stage, cluster Cluster, state *State, container string) (int, error) {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	go func() {
+		sleepCtx(ctx, stageWatchDelay)
 		if err := watchPodEnd(ctx, cluster, state, container); err != nil {
 			cancel(err)
 		}
