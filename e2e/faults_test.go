@@ -42,21 +42,25 @@ type stageCase struct {
 
 // mixedStage returns the i-th stage of the random-cuts scenario: output of
 // a few bytes to a MiB, text or binary (every byte value), ending 0, 1, 3
-// or killed by SIGKILL (137).
+// or killed by SIGKILL (137). Every stage pauses (pause) mid-output, so
+// that a cut lands while it runs.
 func mixedStage(i int, rng *rand.Rand) stageCase {
+	const pause = "sleep 0.3\n"
 	var out []byte
 	var script string
 	switch i % 4 {
 	case 0: // a short line
 		out = []byte(fmt.Sprintf("stage %d\n", i))
-		script = fmt.Sprintf("echo 'stage %d'\n", i)
+		script = "printf 'stage '\n" + pause + fmt.Sprintf("echo %d\n", i)
 	case 1: // 8 KiB of numbered lines
 		var b strings.Builder
 		for n := 1; b.Len() < 8<<10; n++ {
 			fmt.Fprintf(&b, "%d line %d of stage %d\n", n, n, i)
 		}
 		out = []byte(b.String())
-		script = fmt.Sprintf("n=1; while [ $n -le %d ]; do echo \"$n line $n of stage %d\"; n=$((n+1)); done\n", strings.Count(b.String(), "\n"), i)
+		lines := strings.Count(b.String(), "\n")
+		loop := "while [ $n -le %d ]; do echo \"$n line $n of stage %d\"; n=$((n+1)); done\n"
+		script = "n=1\n" + fmt.Sprintf(loop, lines/2, i) + pause + fmt.Sprintf(loop, lines, i)
 	case 2: // binary: random bytes with every value, no trailing newline
 		size := 64<<10 + rng.IntN(192<<10)
 		out = make([]byte, size)
@@ -66,8 +70,10 @@ func mixedStage(i int, rng *rand.Rand) stageCase {
 		for v := range 256 {
 			out[v] = byte(v)
 		}
-		script = "base64 -d <<'EOF'\n" + wrap(base64.StdEncoding.EncodeToString(out), 76) + "EOF\n"
-	case 3: // 1 MiB in bursts with pauses, so cuts land mid-stream
+		half := size / 2
+		script = "base64 -d <<'EOF'\n" + wrap(base64.StdEncoding.EncodeToString(out[:half]), 76) + "EOF\n" + pause +
+			"base64 -d <<'EOF'\n" + wrap(base64.StdEncoding.EncodeToString(out[half:]), 76) + "EOF\n"
+	case 3: // 1 MiB in bursts with pauses
 		line := strings.Repeat("y", 1023) + "\n"
 		out = []byte(strings.Repeat(line, 1024))
 		script = "l=" + strings.Repeat("y", 1023) + "\nfor k in 1 2 3 4 5 6 7 8; do n=0; while [ $n -lt 128 ]; do echo \"$l\"; n=$((n+1)); done; sleep 0.05; done\n"
@@ -95,9 +101,9 @@ func wrap(s string, width int) string {
 }
 
 // TestIntegrationStagesUnderRandomCuts runs many stages of one job (mixed
-// output sizes, binary output, exit codes 0/1/3/137) while every API
-// connection is cut at random moments: every stage's output must arrive
-// byte-exact and every exit code must be right.
+// output sizes, binary output, exit codes 0/1/3/137), cutting every API
+// connection at a random moment while each runs: every stage's output must
+// arrive byte-exact and every exit code must be right.
 func TestIntegrationStagesUnderRandomCuts(t *testing.T) {
 	skipShort(t)
 	stages := sized(16, 100)
@@ -109,27 +115,20 @@ func TestIntegrationStagesUnderRandomCuts(t *testing.T) {
 	j.kubeconfig = proxy.kubeconfigVia(t)
 	assert.Equal(t, j.call("prepare").code, 0)
 
-	// Cuts at random moments, 50-700 ms apart, for as long as stages run.
-	var cuts atomic.Int64
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		cutRNG := rand.New(rand.NewPCG(seed, 2))
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Duration(50+cutRNG.IntN(650)) * time.Millisecond):
-				cuts.Add(int64(proxy.cut()))
-			}
-		}
-	}()
-
+	// Each stage is cut at a random moment of its first 400 ms.
+	var cuts, hit atomic.Int64
+	cutRNG := rand.New(rand.NewPCG(seed, 2))
 	exact := 0
 	for i := range stages {
 		sc := mixedStage(i, rng)
+		timer := time.AfterFunc(time.Duration(50+cutRNG.IntN(350))*time.Millisecond, func() {
+			if n := proxy.cut(); n > 0 {
+				cuts.Add(int64(n))
+				hit.Add(1)
+			}
+		})
 		r := j.run("build_script", sc.script)
+		timer.Stop()
 		wantCall, wantBuild := 0, ""
 		if sc.code != 0 {
 			wantCall, wantBuild = 1, strconv.Itoa(sc.code)
@@ -151,10 +150,8 @@ func TestIntegrationStagesUnderRandomCuts(t *testing.T) {
 		}
 		_ = os.Remove(filepath.Join(j.tmp, "build-exit-code"))
 	}
-	stop()
-	<-done
-	t.Logf("random cuts: %d of %d stages byte-exact with the right exit code; %d connections cut", exact, stages, cuts.Load())
-	assert.Assert(t, cuts.Load() >= int64(stages/2), "too few cuts (%d) for the scenario to mean anything", cuts.Load())
+	t.Logf("random cuts: %d of %d stages byte-exact with the right exit code; %d stages cut mid-run (%d connections)", exact, stages, hit.Load(), cuts.Load())
+	assert.Assert(t, hit.Load() >= int64(stages/2), "only %d stages were cut while they ran", hit.Load())
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
 
