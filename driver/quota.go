@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -52,7 +53,7 @@ func asQuotaRefusal(err error) (quotaRefusal, bool) {
 func exhausted(requested, used, limited string) string {
 	req, use, limit := resourceList(requested), resourceList(used), resourceList(limited)
 	var out []string
-	for _, name := range sortedKeys(limit) {
+	for _, name := range slices.Sorted(maps.Keys(limit)) {
 		sum := use[name].DeepCopy()
 		sum.Add(req[name])
 		if r, ok := req[name]; ok && sum.Cmp(limit[name]) > 0 {
@@ -77,15 +78,6 @@ func resourceList(s string) map[string]resource.Quantity {
 		}
 	}
 	return out
-}
-
-func sortedKeys[K ~string, V any](m map[K]V) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // waitForQuota calls create until it is not refused by a ResourceQuota,

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,7 +165,7 @@ func fits(requests, allocatable corev1.ResourceList) bool {
 // beyond the largest node's, or else the combination.
 func tooLarge(pod *corev1.Pod, requests corev1.ResourceList, nodes []corev1.Node) error {
 	var beyond []string
-	for _, name := range sortedKeys(requests) {
+	for _, name := range slices.Sorted(maps.Keys(requests)) {
 		largest := nodes[0]
 		for _, n := range nodes[1:] {
 			if n.Status.Allocatable.Name(name, resource.DecimalSI).Cmp(*largest.Status.Allocatable.Name(name, resource.DecimalSI)) > 0 {
@@ -185,7 +186,7 @@ func tooLarge(pod *corev1.Pod, requests corev1.ResourceList, nodes []corev1.Node
 
 func describe(list corev1.ResourceList) string {
 	var parts []string
-	for _, name := range sortedKeys(list) {
+	for _, name := range slices.Sorted(maps.Keys(list)) {
 		q := list[name]
 		parts = append(parts, string(name)+" "+q.String())
 	}
