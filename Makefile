@@ -115,7 +115,7 @@ fuzz: ## every fuzz target for FUZZTIME each (default 1m), one worker (FUZZWORKE
 # idle-closing proxy, ten API server restarts mid-stage and mid-prepare.
 # make test runs the short versions of the same tests.
 .PHONY: soak
-soak: build cluster-bin ## the fault scenarios at full size on KWOK (about an hour); not part of make test
+soak: build cluster-bin ## the fault scenarios at full size on KWOK (about half an hour); not part of make test
 	@mkdir -p bin; echo "soak: full log in bin/soak.log"
 	@set -o pipefail; K8SDRV_E2E_SOAK=1 K8SDRV_BINARY=$(CURDIR)/$(BIN) go test -count=1 -timeout 3h -v \
 		-run '^TestIntegration(Soak|StagesUnderRandomCuts|SilentStageBehindIdleClosingProxy|APIServerRestartMid(Stage|Prepare)|LocalValidationMatchesTheAPIServer)$$' ./e2e/ 2>&1 | \
