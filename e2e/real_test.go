@@ -127,3 +127,43 @@ grep -o 'GET /hello' <&4
 	assert.Equal(t, r.stdout, "+PONG\nGET /hello\n")
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
+
+// TestRealBuildScriptCannotPlantCommandsForHelperStages: the build and
+// helper containers each have their own volume for k8sdrv's stage files,
+// so a build script that writes commands where the helper's stages look
+// first (<driver dir>/helper/bin) plants them only in the build
+// container: the helper's next stages run the image's own commands, and
+// nothing planted ever runs.
+func TestRealBuildScriptCannotPlantCommandsForHelperStages(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{})
+	assert.Equal(t, j.call("prepare").code, 0)
+	assert.Equal(t, j.run("get_sources", "mkdir -p \"$CI_PROJECT_DIR\"\n").code, 0)
+	plant := `planted=0
+while read -r _ mnt _; do
+  case $mnt in /proc*|/sys*|/dev*|/etc*|/) continue ;; esac
+  [ -d "$mnt/build" ] || continue
+  bin=$mnt/helper/bin
+  mkdir -p "$bin" || continue
+  for cmd in setsid sh bash cat head tail wc mkdir mv ln sleep kill gitlab-runner gitlab-runner-helper; do
+    printf '#!/bin/sh\necho "%s $*" >>"%s/planted"\n' "$cmd" "$CI_PROJECT_DIR" >"$bin/$cmd" && chmod +x "$bin/$cmd" && planted=$((planted + 1))
+  done
+done </proc/mounts
+echo "planted $planted"
+`
+	r := j.run("build_script", plant)
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Assert(t, strings.HasPrefix(r.stdout, "planted ") && r.stdout != "planted 0\n", "the script found k8sdrv's directory and wrote into it: %q", r.stdout)
+
+	r = j.run("archive_cache", "echo archived\n")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, r.stdout, "archived\n")
+	r = j.run("upload_artifacts_on_success", "echo uploaded\n")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, r.stdout, "uploaded\n")
+
+	r = j.run("after_script", "if [ -e \"$CI_PROJECT_DIR/planted\" ]; then cat \"$CI_PROJECT_DIR/planted\"; else echo none ran; fi\n")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, r.stdout, "none ran\n", "a planted command ran")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
