@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The tests here need real containers (make cluster-up CLUSTER=real, then
@@ -165,5 +169,37 @@ echo "planted $planted"
 	r = j.run("after_script", "if [ -e \"$CI_PROJECT_DIR/planted\" ]; then cat \"$CI_PROJECT_DIR/planted\"; else echo none ran; fi\n")
 	assert.Equal(t, r.code, 0, r.stderr)
 	assert.Equal(t, r.stdout, "none ran\n", "a planted command ran")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestRealPodEvictedMidStage: a pod evicted through the eviction API (as a
+// node drain does) while build_script runs ends the stage as a system
+// failure (the runner's retry on runner_system_failure applies), with one
+// line saying that the cluster is stopping the pod and why, not a bare
+// exit code or "pod not found".
+func TestRealPodEvictedMidStage(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{})
+	assert.Equal(t, j.call("prepare").code, 0)
+	cmd := j.command(context.Background(), "run", j.stageScript("build_script", "echo started\nsleep 60\necho not reached\n"), "build_script")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	assert.NilError(t, cmd.Start())
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(stdout.String(), "started") })
+
+	pod := j.pods()[0]
+	ref := strings.SplitN(pod, "/", 2)
+	err := kube.CoreV1().Pods(ref[0]).EvictV1(context.Background(), &policyv1.Eviction{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ref[0], Name: ref[1]},
+	})
+	assert.NilError(t, err)
+	evicted := time.Now()
+	err = cmd.Wait()
+	t.Logf("run ended %s after the eviction: %s", time.Since(evicted).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
+	assert.Assert(t, err != nil)
+	assert.Equal(t, cmd.ProcessState.ExitCode(), 2, "a system failure: %s", stderr.String())
+	assert.Check(t, is.Contains(stderr.String(), "pod "+pod+" is being stopped by the cluster (EvictionByEvictionAPI)"))
+	assert.Check(t, !strings.Contains(stdout.String(), "not reached"))
+	assert.Equal(t, j.buildExitCode(), "")
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
