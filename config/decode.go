@@ -38,6 +38,9 @@ type origin struct {
 	// runner is the path of [runners] (a pasted section) or of the one
 	// [[runners]] entry (runners, [0]); nil for keys at the top level.
 	runner []string
+	// warnings are for the keys of GitLab Runner's that k8sdrv accepts
+	// without acting on them (notImplemented), one per key.
+	warnings []string
 }
 
 // decodeFile decodes the file into cfg in one pass of the toml package, so
@@ -135,6 +138,13 @@ func (o *origin) unknownKeys(keys []toml.Key) []*located {
 	reported := map[string]bool{}
 	for _, key := range keys {
 		if o.runner != nil && isRunnerKey(key) || reported[key.String()] || underReported(key, reported) {
+			continue
+		}
+		if name := o.notImplementedKey(key); name != "" {
+			if !reported["\x00"+name] {
+				reported["\x00"+name] = true
+				o.warnings = append(o.warnings, notImplemented[name])
+			}
 			continue
 		}
 		reported[key.String()] = true

@@ -39,6 +39,9 @@ func Load(path string) (*Config, error) {
 	if err := envconfig.Process("", cfg); err != nil {
 		return nil, envError(err, env)
 	}
+	if from != nil {
+		cfg.Warnings = append(cfg.Warnings, from.warnings...)
+	}
 	cfg.applyDefaults()
 	var ps problems
 	loadPatches(cfg.PodSpec, ps.add)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/k8sdrv/k8sdrv/job"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -67,15 +68,27 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	for key, mode := range c.Volumes.Propagations() {
 		// The volume is mounted in every job container, and Kubernetes
 		// takes Bidirectional only in privileged ones.
-		if mode == "Bidirectional" && (c.Privileged == nil || !*c.Privileged) {
+		if mode == "Bidirectional" && !c.allPrivileged() {
 			add(key+".mount_propagation", "Bidirectional needs privileged = true: Kubernetes allows it only in privileged containers")
 		}
 	}
+	c.validatePrivileges(add)
 	c.Overwrites.validate(add)
 	c.Images.validate(add)
 	c.ContainerLifecycle.validate(add)
 	validatePatches(c.PodSpec, add)
 	c.validateImages(add)
+}
+
+// allPrivileged reports whether every job container (build, helper,
+// services) runs privileged.
+func (c *Config) allPrivileged() bool {
+	for _, own := range c.Security.ContainerKinds() {
+		if privileged, _ := c.ContainerPrivileges(own); privileged == nil || !*privileged {
+			return false
+		}
+	}
+	return true
 }
 
 // validateConnection checks how k8sdrv reaches the API server.
@@ -111,6 +124,15 @@ func (c *Config) validateImages(add func(key, format string, args ...any)) {
 		for _, alias := range (job.Service{Image: job.Image{Alias: svc.Alias}}).Aliases() {
 			if msg := invalidHostName(alias); msg != "" {
 				add(key+".alias", "%q is not a valid host name: %s", alias, msg)
+			}
+		}
+		for n, e := range svc.Environment {
+			name, _, found := strings.Cut(e, "=")
+			switch msgs := validation.IsEnvVarName(name); {
+			case !found:
+				add(fmt.Sprintf("%s.environment[%d]", key, n), "%q: want NAME=value", e)
+			case len(msgs) > 0:
+				add(fmt.Sprintf("%s.environment[%d]", key, n), "%q is not a valid environment variable name: %s", name, msgs[0])
 			}
 		}
 	}

@@ -71,6 +71,8 @@ type EmptyDirVolume struct {
 	Mount
 	Propagation
 	Medium string `toml:"medium"`
+	// SizeLimit caps the volume's size (a quantity such as "1Gi").
+	SizeLimit string `toml:"size_limit"`
 }
 
 // CSIVolume is an inline CSI volume.
@@ -172,6 +174,11 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 	for i, e := range v.EmptyDir {
 		if e.Medium != "" && e.Medium != "Memory" && e.Medium != "HugePages" {
 			add(fmt.Sprintf("volumes.empty_dir[%d].medium", i), "%q is not \"\", Memory or HugePages", e.Medium)
+		}
+		if e.SizeLimit != "" {
+			if _, err := ParseQuantity(e.SizeLimit); err != nil {
+				add(fmt.Sprintf("volumes.empty_dir[%d].size_limit", i), "%v", err)
+			}
 		}
 	}
 	for i, c := range v.CSI {

@@ -107,6 +107,9 @@ func build(jc *config.JobConfig, setPullPolicies func([]corev1.Container)) (*cor
 	if err := refuseUnprivilegedBidirectional(&pod.Spec); err != nil {
 		return nil, err
 	}
+	if err := refuseUnmaskedProc(&pod.Spec); err != nil {
+		return nil, err
+	}
 	if err := refuseMasked(pod, j); err != nil {
 		return nil, err
 	}
