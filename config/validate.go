@@ -25,7 +25,12 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	for key, dir := range map[string]string{"builds_dir": c.BuildsDir, "cache_dir": c.CacheDir} {
 		if !path.IsAbs(dir) {
 			add(key, "want an absolute path, got %q", dir)
+		} else if why := c.driverDirClash(dir); why != "" {
+			add(key, "%q %s", dir, why)
 		}
+	}
+	if path.Clean(c.BuildsDir) == path.Clean(c.CacheDir) {
+		add("cache_dir", "%q is also builds_dir: each is a volume of its own, and a pod cannot mount two at one path", c.CacheDir)
 	}
 	c.validateConnection(add)
 	for _, msg := range validation.IsDNS1123Label(c.Namespace) {

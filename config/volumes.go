@@ -167,8 +167,15 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 		}
 	}
 	for i, h := range v.HostPath {
-		if h.HostPath != "" && !path.IsAbs(h.HostPath) {
-			add(fmt.Sprintf("volumes.host_path[%d].host_path", i), "want an absolute path, got %q", h.HostPath)
+		key, hostPath := fmt.Sprintf("volumes.host_path[%d].host_path", i), h.HostPath
+		if hostPath == "" { // the mount path is the host's path too
+			key, hostPath = fmt.Sprintf("volumes.host_path[%d].mount_path", i), h.MountPath
+		}
+		switch {
+		case h.HostPath != "" && !path.IsAbs(h.HostPath):
+			add(key, "want an absolute path, got %q", h.HostPath)
+		case slices.Contains(strings.Split(hostPath, "/"), ".."):
+			add(key, "%q: a host path must not contain '..' (the API server refuses it)", hostPath)
 		}
 	}
 	for i, e := range v.EmptyDir {
