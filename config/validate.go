@@ -115,7 +115,11 @@ func (c *Config) validateConnection(add func(key, format string, args ...any)) {
 // runtime would read them at pull time.
 func (c *Config) validateImages(add func(key, format string, args ...any)) {
 	for key, image := range map[string]string{"image": c.Image, "helper_image": c.HelperImage} {
-		if err := CheckImageName(image); image != "" && err != nil {
+		checked := image
+		if key == "helper_image" { // as a job will have it
+			checked = ExpandHelperImage(image, helperImageProbe)
+		}
+		if err := CheckImageName(checked); image != "" && err != nil {
 			add(key, "%q: %v", image, err)
 		}
 	}
