@@ -86,6 +86,9 @@ func TestRunnerKeysAreKnown(t *testing.T) {
 			t.Errorf("GitLab Runner's key %s (since %s) is unknown to k8sdrv: implement it, or add it to notImplemented with what k8sdrv does instead", k.key, k.since)
 		}
 	}
+	for key, branch := range beingAdded {
+		assert.Check(t, !known[key], "%s is a key of k8sdrv now (%s): remove it from beingAdded", key, branch)
+	}
 }
 
 // TestNotImplementedKeysAreRunnerKeys: notImplemented holds only keys
