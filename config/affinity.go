@@ -19,6 +19,9 @@ func (a *Affinity) validate(add func(key, format string, args ...any)) {
 	const node = "affinity.node_affinity"
 	if na := a.NodeAffinity; na != nil {
 		if na.Required != nil {
+			if len(na.Required.Terms) == 0 {
+				add(node+".required_during_scheduling_ignored_during_execution.node_selector_terms", "want at least one term: the API server refuses an empty list")
+			}
 			for i, term := range na.Required.Terms {
 				validateNodeTerm(fmt.Sprintf("%s.required_during_scheduling_ignored_during_execution.node_selector_terms[%d]", node, i), term, add)
 			}
@@ -80,6 +83,15 @@ func validatePodTerm(key string, term PodAffinityTerm, add func(key, format stri
 		}
 		for i, r := range sel.MatchExpressions {
 			validateRequirement(fmt.Sprintf("%s.%s.match_expressions[%d]", key, name, i), r, labelOperators, add)
+		}
+		for _, k := range slices.Sorted(maps.Keys(sel.MatchLabels)) {
+			labelKey := fmt.Sprintf("%s.%s.match_labels.%q", key, name, k)
+			if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+				add(labelKey, "not a valid label key: %s", msgs[0])
+			}
+			if msgs := validation.IsValidLabelValue(sel.MatchLabels[k]); len(msgs) > 0 {
+				add(labelKey, "%q is not a valid label value: %s", sel.MatchLabels[k], msgs[0])
+			}
 		}
 	}
 	validateLabelKeys(key, term, add)

@@ -7,6 +7,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 )
 
@@ -98,6 +99,18 @@ type Service struct {
 	Alias      string   `toml:"alias"`
 	Entrypoint []string `toml:"entrypoint"`
 	Command    []string `toml:"command"`
+	// Environment holds the service container's variables, "NAME=value".
+	Environment []string `toml:"environment"`
+}
+
+// Variables splits Environment into names and values; Validate has
+// checked that each entry has a name and "=".
+func (s Service) Variables() (names, values []string) {
+	for _, e := range s.Environment {
+		name, value, _ := strings.Cut(e, "=")
+		names, values = append(names, name), append(values, value)
+	}
+	return names, values
 }
 
 // Duration is a TOML/env value such as "90s" or "5m"; a bare integer is

@@ -38,25 +38,34 @@ type origin struct {
 	// runner is the path of [runners] (a pasted section) or of the one
 	// [[runners]] entry (runners, [0]); nil for keys at the top level.
 	runner []string
+	// warnings are for the keys of GitLab Runner's that k8sdrv accepts
+	// without acting on them (notImplemented), one per key.
+	warnings []string
 }
 
 // decodeFile decodes the file into cfg in one pass of the toml package, so
-// that its errors carry the file's own lines and keys, and reports every
-// unknown key, and every table the file gives a scalar, at once.
-func decodeFile(path string, data []byte, cfg *Config) (*origin, error) {
-	from := &origin{path: path, keys: indexKeys(string(data))}
+// that its errors carry the file's own lines and keys. It returns every
+// unknown key, which leaves the rest of cfg as the file says and so worth
+// validating, and an error for what leaves cfg unreliable: a syntax or type
+// error, or tables the file gives a scalar (all of these at once).
+func decodeFile(path string, data []byte, cfg *Config) (from *origin, unknown []*located, err error) {
+	from = &origin{path: path, keys: indexKeys(string(data))}
 	var doc document
 	md, err := toml.Decode(string(data), &doc)
 	if err != nil {
-		return nil, from.decodeError(err)
+		return nil, nil, from.decodeError(err)
 	}
 	*cfg = doc.Config
 	if md.IsDefined("runners") {
 		if err := from.decodeRunner(&md, doc.Runners, cfg); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return from, report(append(from.unknownKeys(md.Undecoded()), from.scalarTables(&md)...))
+	unknown = from.unknownKeys(md.Undecoded())
+	if scalars := from.scalarTables(&md); len(scalars) > 0 {
+		return nil, nil, report(append(unknown, scalars...))
+	}
+	return from, unknown, nil
 }
 
 // decodeRunner decodes [runners.kubernetes] over the top-level keys, then
@@ -135,6 +144,13 @@ func (o *origin) unknownKeys(keys []toml.Key) []*located {
 	reported := map[string]bool{}
 	for _, key := range keys {
 		if o.runner != nil && isRunnerKey(key) || reported[key.String()] || underReported(key, reported) {
+			continue
+		}
+		if name := o.notImplementedKey(key); name != "" {
+			if !reported["\x00"+name] {
+				reported["\x00"+name] = true
+				o.warnings = append(o.warnings, notImplemented[name])
+			}
 			continue
 		}
 		reported[key.String()] = true

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -141,3 +142,28 @@ func HelperImageArch(image string) string {
 	}
 	return ""
 }
+
+// helperImageVariables are what GitLab Runner expands in helper_image:
+// its own version, revision and architecture
+// ("…/gitlab-runner-helper:arm64-v${CI_RUNNER_VERSION}"). The runner
+// gives them to every job, so k8sdrv takes them from the job's variables.
+var helperImageVariables = setOf("CI_RUNNER_VERSION", "CI_RUNNER_REVISION", "CI_RUNNER_EXECUTABLE_ARCH")
+
+// ExpandHelperImage expands the runner's version variables in image with
+// lookup; any other variable is left as written, for the image check to
+// refuse.
+func ExpandHelperImage(image string, lookup func(string) string) string {
+	if !strings.Contains(image, "$") {
+		return image
+	}
+	return os.Expand(image, func(name string) string {
+		if helperImageVariables[name] {
+			return lookup(name)
+		}
+		return "${" + name + "}"
+	})
+}
+
+// helperImageProbe stands in for the runner's version variables when
+// helper_image is checked before any job gives them.
+func helperImageProbe(string) string { return "0" }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
+
+	"github.com/k8sdrv/k8sdrv/job"
 )
 
 // TestImageAllowed: "*" stays within a path segment, "**" (a whole
@@ -76,4 +78,22 @@ func TestHelperImageArch(t *testing.T) {
 	} {
 		assert.Equal(t, HelperImageArch(image), want, image)
 	}
+}
+
+// TestHelperImageVersionVariables: helper_image may name the runner's
+// version, revision and architecture, as GitLab's documentation shows;
+// the job's variables give them. Any other variable is refused.
+func TestHelperImageVersionVariables(t *testing.T) {
+	clearEnv(t)
+	cfg, err := Load(writeConfig(t, `helper_image = "my.registry.local/gitlab/gitlab-runner-helper:arm64-v${CI_RUNNER_VERSION}"`))
+	assert.NilError(t, err)
+	j := &job.Job{Variables: map[string]string{"CI_RUNNER_VERSION": "19.3.0"}}
+	jc, err := ForJob(cfg, j, func(string) string { return "" })
+	assert.NilError(t, err)
+	assert.Equal(t, jc.HelperImage, "my.registry.local/gitlab/gitlab-runner-helper:arm64-v19.3.0")
+	assert.Equal(t, cfg.HelperImage, "my.registry.local/gitlab/gitlab-runner-helper:arm64-v${CI_RUNNER_VERSION}", "ForJob changed the operator's config")
+
+	path := writeConfig(t, `helper_image = "registry.local/helper:v${CI_JOB_ID}"`)
+	_, err = Load(path)
+	assert.ErrorContains(t, err, path+`:1: helper_image: "registry.local/helper:v${CI_JOB_ID}": not a valid image reference`)
 }

@@ -100,11 +100,11 @@ pod_annotations = { "example.com/owner" = "ci" }
 pod_termination_grace_period_seconds = 15
 cleanup_grace_period_seconds = 3
 terminationGracePeriodSeconds = 20
-allow_privilege_escalation = false
+allow_privilege_escalation = true
 cap_add = ["NET_ADMIN", "NET_RAW"]
 cap_drop = ["SYS_ADMIN"]
 pod_security_context = { fs_group = 59417, run_as_group = 59417, run_as_non_root = true, run_as_user = 59417, supplemental_groups = [1, 2], selinux_type = "spc_t", seccomp_profile = { type = "RuntimeDefault" }, app_armor_profile = { type = "RuntimeDefault" } }
-build_container_security_context = { run_as_user = 65534, run_as_group = 65534, capabilities = { add = ["SYS_TIME"] } }
+build_container_security_context = { run_as_user = 65534, run_as_group = 65534, capabilities = { add = ["SYS_TIME"] }, privileged = false, allow_privilege_escalation = false, read_only_root_filesystem = true, proc_mount = "Default" }
 helper_container_security_context = { run_as_user = 1000, run_as_non_root = true, seccomp_profile = { type = "Localhost", localhost_profile = "profiles/helper.json" }, app_armor_profile = { type = "Localhost", localhost_profile = "k8sdrv-helper" } }
 service_container_security_context = { run_as_user = 1000, capabilities = { drop = ["ALL"] }, selinux_type = "container_t" }
 init_permissions_container_security_context = { run_as_user = 1000 }
@@ -147,6 +147,7 @@ bearer_token_overwrite_allowed = true
 pod_labels_overwrite_allowed = "team=.*"
 pod_annotations_overwrite_allowed = ".*"
 node_tolerations_overwrite_allowed = "gpu=.*"
+node_selector_overwrite_allowed = "kubernetes.io/arch=(amd64|arm64)"
 image_pull_secrets = ["registry-cred", "mirror-cred"]
 use_service_account_image_pull_secrets = true
 automount_service_account_token = false
@@ -161,7 +162,7 @@ allowed_services = ["postgres:*", "redis:*"]
 allowed_users = ["1000", "0"]
 allowed_groups = ["1001"]
 helper_image_flavor = "ubuntu"
-volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true, mount_propagation = "HostToContainer" }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b", mount_propagation = "None" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory", mount_propagation = "Bidirectional" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }], nfs = [{ name = "nfs", mount_path = "/nfs", sub_path = "ci", read_only = true, server = "nfs.example.com", path = "/exports/ci" }] }
+volumes = { host_path = [{ name = "docker", mount_path = "/var/run/docker.sock", read_only = true, mount_propagation = "HostToContainer" }], pvc = [{ name = "build-$CI_CONCURRENT_ID", mount_path = "/srv/builds", sub_path = "b", mount_propagation = "None" }], config_map = [{ name = "cm", mount_path = "/etc/cm", items = { a = "b" } }], secret = [{ name = "sec", mount_path = "/etc/sec" }], empty_dir = [{ name = "tmp", mount_path = "/tmp/x", medium = "Memory", size_limit = "512Mi", mount_propagation = "HostToContainer" }], csi = [{ name = "csi", mount_path = "/csi", driver = "d", fs_type = "ext4", volume_attributes = { size = "1Gi" } }], nfs = [{ name = "nfs", mount_path = "/nfs", sub_path = "ci", read_only = true, server = "nfs.example.com", path = "/exports/ci" }] }
 `
 
 const runnerKeys = `
@@ -176,6 +177,7 @@ name = "redis:7"
 alias = "cache"
 entrypoint = ["redis-server"]
 command = ["--port", "6380"]
+environment = ["REDIS_ARGS=--save ''", "TZ=UTC"]
 
 [[` + header + `]]
 name = "postgres:16"
@@ -253,6 +255,7 @@ func fullKubernetes() Config {
 			PodLabelsOverwriteAllowed:       "team=.*",
 			PodAnnotationsOverwriteAllowed:  ".*",
 			NodeTolerationsOverwriteAllowed: "gpu=.*",
+			NodeSelectorOverwriteAllowed:    "kubernetes.io/arch=(amd64|arm64)",
 			ImagePullSecrets:                []string{"registry-cred", "mirror-cred"},
 
 			UseServiceAccountImagePullSecrets: true,
@@ -265,7 +268,7 @@ func fullKubernetes() Config {
 		PollInterval:            5,
 		CleanupResourcesTimeout: Duration{90 * time.Second},
 		Services: []Service{
-			{Name: "redis:7", Alias: "cache", Entrypoint: []string{"redis-server"}, Command: []string{"--port", "6380"}},
+			{Name: "redis:7", Alias: "cache", Entrypoint: []string{"redis-server"}, Command: []string{"--port", "6380"}, Environment: []string{"REDIS_ARGS=--save ''", "TZ=UTC"}},
 			{Name: "postgres:16"},
 		},
 		DriverDir:        "/opt/k8sdrv",
@@ -300,7 +303,7 @@ func fullKubernetes() Config {
 			TerminationGracePeriodSeconds:    &twenty,
 		},
 		Security: Security{
-			AllowPrivilegeEscalation: &no,
+			AllowPrivilegeEscalation: &yes,
 			CapAdd:                   []string{"NET_ADMIN", "NET_RAW"},
 			CapDrop:                  []string{"SYS_ADMIN"},
 			PodSecurityContext: &PodSecurityContext{
@@ -308,7 +311,8 @@ func fullKubernetes() Config {
 				SupplementalGroups: []int64{1, 2}, SELinuxType: "spc_t",
 				SeccompProfile: &Profile{Type: "RuntimeDefault"}, AppArmorProfile: &Profile{Type: "RuntimeDefault"},
 			},
-			BuildContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &nobody, RunAsGroup: &nobody, Capabilities: &Capabilities{Add: []string{"SYS_TIME"}}},
+			BuildContainerSecurityContext: &ContainerSecurityContext{RunAsUser: &nobody, RunAsGroup: &nobody, Capabilities: &Capabilities{Add: []string{"SYS_TIME"}},
+				Privileged: &no, AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes, ProcMount: "Default"},
 			HelperContainerSecurityContext: &ContainerSecurityContext{
 				RunAsUser: &thousand, RunAsNonRoot: &yes,
 				SeccompProfile:  &Profile{Type: "Localhost", LocalhostProfile: "profiles/helper.json"},
@@ -335,7 +339,7 @@ func fullKubernetes() Config {
 			PVC:       []PVCVolume{{Mount: Mount{Name: "build-$CI_CONCURRENT_ID", MountPath: "/srv/builds", SubPath: "b"}, Propagation: Propagation{MountPropagation: "None"}}},
 			ConfigMap: []ConfigMapVolume{{Mount: Mount{Name: "cm", MountPath: "/etc/cm"}, Items: map[string]string{"a": "b"}}},
 			Secret:    []SecretVolume{{Mount: Mount{Name: "sec", MountPath: "/etc/sec"}}},
-			EmptyDir:  []EmptyDirVolume{{Mount: Mount{Name: "tmp", MountPath: "/tmp/x"}, Propagation: Propagation{MountPropagation: "Bidirectional"}, Medium: "Memory"}},
+			EmptyDir:  []EmptyDirVolume{{Mount: Mount{Name: "tmp", MountPath: "/tmp/x"}, Propagation: Propagation{MountPropagation: "HostToContainer"}, Medium: "Memory", SizeLimit: "512Mi"}},
 			CSI:       []CSIVolume{{Mount: Mount{Name: "csi", MountPath: "/csi"}, Driver: "d", FSType: "ext4", VolumeAttributes: map[string]string{"size": "1Gi"}}},
 			NFS:       []NFSVolume{{Mount: Mount{Name: "nfs", MountPath: "/nfs", SubPath: "ci", ReadOnly: true}, Server: "nfs.example.com", Path: "/exports/ci"}},
 		},

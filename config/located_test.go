@@ -164,6 +164,46 @@ func TestLoadBlamesAnUnparsableVariable(t *testing.T) {
 	assert.Error(t, err, `K8SDRV_PRIVILEGED: privileged: "yes please" is not a valid bool`)
 }
 
+// TestLoadReportsEveryVariableWithTheFile: every K8SDRV_* value that does
+// not parse is reported, with the file's invalid values, each naming its
+// own source; a key whose variable did not parse is not also blamed for
+// the file's value.
+func TestLoadReportsEveryVariableWithTheFile(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("K8SDRV_POLL_TIMEOUT", "soon")
+	t.Setenv("K8SDRV_PRIVILEGED", "yes please")
+	t.Setenv("K8SDRV_CLEANUP_RESOURCES_TIMEOUT", "later")
+	t.Setenv("K8SDRV_NAMESPACE", "Not_A_Label")
+	path := writeConfig(t, "poll_timeout = -5\ncpu_limit = \"two\"\n")
+
+	_, err := Load(path)
+
+	assert.Error(t, err, path+`:2: cpu_limit: "two" is not a Kubernetes quantity (examples: 500m, 2, 1Gi)
+K8SDRV_CLEANUP_RESOURCES_TIMEOUT: cleanup_resources_timeout: want a duration such as "90s" or a number of seconds
+K8SDRV_NAMESPACE: namespace: "Not_A_Label" is not a valid namespace: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')
+K8SDRV_POLL_TIMEOUT: poll_timeout: "soon" is not a valid int
+K8SDRV_PRIVILEGED: privileged: "yes please" is not a valid bool`)
+}
+
+// TestLoadReportsVariablesWithAFileThatDoesNotDecode: a file k8sdrv cannot
+// decode, or with unknown keys, is not validated, but the variables'
+// problems come with its own.
+func TestLoadReportsVariablesWithAFileThatDoesNotDecode(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("K8SDRV_POLL_INTERVAL", "often")
+	path := writeConfig(t, "namespace = \"ci\"\npoll_timeout = 0x\n")
+
+	_, err := Load(path)
+
+	assert.Error(t, err, path+`:2: poll_timeout: not a hexadecimal number: '0x\n'
+K8SDRV_POLL_INTERVAL: poll_interval: "often" is not a valid int`)
+
+	path = writeConfig(t, "cpu_limit = \"two\"\nmemry_limit = \"1Gi\"\n")
+	_, err = Load(path)
+	assert.Error(t, err, path+`:2: memry_limit: unknown key
+K8SDRV_POLL_INTERVAL: poll_interval: "often" is not a valid int`)
+}
+
 // assertLoadError loads body from a file and wants exactly the error want,
 // in which "$FILE" stands for the file's path.
 func assertLoadError(t *testing.T, body, want string) {

@@ -34,6 +34,7 @@ func (c *Config) checkMasked(cfg *Config, j *job.Job) []error {
 	}{
 		{"pod_labels", "KUBERNETES_POD_LABELS_*", c.PodLabels, cfg.PodLabels},
 		{"pod_annotations", "KUBERNETES_POD_ANNOTATIONS_*", c.PodAnnotations, cfg.PodAnnotations},
+		{"node_selector", "KUBERNETES_NODE_SELECTOR_*", c.NodeSelector, cfg.NodeSelector},
 	} {
 		for _, k := range slices.Sorted(maps.Keys(m.final)) {
 			setting := m.setting

@@ -90,3 +90,18 @@ func TestForJobExpandsPlainVariables(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, jc.Warnings, []string{"KUBERNETES_POD_ANNOTATIONS_1 is ignored: pod_annotations_overwrite_allowed is not set"})
 }
+
+// TestForJobRefusesMaskedNodeSelector: a node selector is stored in the pod
+// too, and a masked value may well be a valid label value.
+func TestForJobRefusesMaskedNodeSelector(t *testing.T) {
+	c := &Config{Namespace: "gitlab"}
+	c.NodeSelectorOverwriteAllowed = ".*"
+	j := &job.Job{
+		Variables:   map[string]string{"POOL_SECRET": "s3cr3tPool99", "KUBERNETES_NODE_SELECTOR_1": "example.com/pool=s3cr3tPool99"},
+		Masked:      []string{"s3cr3tPool99"},
+		MaskedNames: []string{"POOL_SECRET"},
+	}
+	_, err := ForJob(c, j, func(string) string { return "" })
+	assert.Error(t, err, `KUBERNETES_NODE_SELECTOR_* "example.com/pool": it would hold masked variable POOL_SECRET, and masked values never go into the pod`)
+	assert.Assert(t, !strings.Contains(err.Error(), "s3cr3tPool99"))
+}

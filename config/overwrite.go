@@ -23,8 +23,11 @@ type Overwrites struct {
 	PodAnnotationsOverwriteAllowed string `toml:"pod_annotations_overwrite_allowed" envconfig:"K8SDRV_POD_ANNOTATIONS_OVERWRITE_ALLOWED"`
 	// NodeTolerationsOverwriteAllowed gates KUBERNETES_NODE_TOLERATIONS_*,
 	// whose values are "key[=value][:effect]" as a whole.
-	NodeTolerationsOverwriteAllowed string   `toml:"node_tolerations_overwrite_allowed" envconfig:"K8SDRV_NODE_TOLERATIONS_OVERWRITE_ALLOWED"`
-	ImagePullSecrets                []string `toml:"image_pull_secrets" ignored:"true"`
+	NodeTolerationsOverwriteAllowed string `toml:"node_tolerations_overwrite_allowed" envconfig:"K8SDRV_NODE_TOLERATIONS_OVERWRITE_ALLOWED"`
+	// NodeSelectorOverwriteAllowed gates KUBERNETES_NODE_SELECTOR_*,
+	// whose values are "key=value" as a whole.
+	NodeSelectorOverwriteAllowed string   `toml:"node_selector_overwrite_allowed" envconfig:"K8SDRV_NODE_SELECTOR_OVERWRITE_ALLOWED"`
+	ImagePullSecrets             []string `toml:"image_pull_secrets" ignored:"true"`
 	// UseServiceAccountImagePullSecrets leaves imagePullSecrets out of the
 	// pod, so that those of its service account apply.
 	UseServiceAccountImagePullSecrets bool `toml:"use_service_account_image_pull_secrets" envconfig:"K8SDRV_USE_SERVICE_ACCOUNT_IMAGE_PULL_SECRETS"`
@@ -46,6 +49,7 @@ func (o *Overwrites) validate(add func(key, format string, args ...any)) {
 		"pod_labels_overwrite_allowed":       o.PodLabelsOverwriteAllowed,
 		"pod_annotations_overwrite_allowed":  o.PodAnnotationsOverwriteAllowed,
 		"node_tolerations_overwrite_allowed": o.NodeTolerationsOverwriteAllowed,
+		"node_selector_overwrite_allowed":    o.NodeSelectorOverwriteAllowed,
 	} {
 		if expr == "" {
 			continue
@@ -94,6 +98,7 @@ func (c *Config) overwrite(vars map[string]string, driverEnv func(string) string
 	for _, step := range []func(map[string]string, func(string) string) []error{
 		out.overwriteNamespace, out.overwriteServiceAccount, out.overwriteBearerToken,
 		out.overwriteResources, out.overwriteLabels, out.overwriteAnnotations, out.overwriteTolerations,
+		out.overwriteNodeSelector,
 	} {
 		errs = append(errs, step(vars, driverEnv)...)
 	}
@@ -107,6 +112,7 @@ func (c *Config) clone() *Config {
 	out.PodLabels = maps.Clone(c.PodLabels)
 	out.PodAnnotations = maps.Clone(c.PodAnnotations)
 	out.NodeTolerations = maps.Clone(c.NodeTolerations)
+	out.NodeSelector = maps.Clone(c.NodeSelector)
 	return &out
 }
 
@@ -218,6 +224,19 @@ func (c *Config) overwriteTolerations(vars map[string]string, _ func(string) str
 	return c.overwriteMap(vars, mapOverwrite{"KUBERNETES_NODE_TOLERATIONS_", "node_tolerations_overwrite_allowed", c.NodeTolerationsOverwriteAllowed, splitToleration, true}, &c.NodeTolerations)
 }
 
+// overwriteNodeSelector adds the job's KUBERNETES_NODE_SELECTOR_* entries
+// ("key=value") to node_selector. Where helper_image is the default for
+// the operator's node selector, it follows an architecture the job picks
+// (kubernetes.io/arch), as the helper must run on the node.
+func (c *Config) overwriteNodeSelector(vars map[string]string, _ func(string) string) []error {
+	defaultHelper := c.HelperImage == DefaultHelperImageFor(c.HelperImageFlavor, c.NodeSelector)
+	errs := c.overwriteMap(vars, mapOverwrite{"KUBERNETES_NODE_SELECTOR_", "node_selector_overwrite_allowed", c.NodeSelectorOverwriteAllowed, splitNodeSelector, false}, &c.NodeSelector)
+	if defaultHelper {
+		c.HelperImage = DefaultHelperImageFor(c.HelperImageFlavor, c.NodeSelector)
+	}
+	return errs
+}
+
 // mapOverwrite is one family of overwrite variables that add entries to
 // a map setting: their name prefix, their gate, and how a value splits
 // into the map's key and value (or why it cannot).
@@ -267,6 +286,19 @@ func splitKeyValue(s string) (k, v, problem string) {
 	}
 	if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
 		return "", "", fmt.Sprintf("%q is not a valid key: %s", k, msgs[0])
+	}
+	return k, v, ""
+}
+
+// splitNodeSelector splits a node selector "key=value": a label key and
+// a label value, as the API server checks them.
+func splitNodeSelector(s string) (k, v, problem string) {
+	k, v, problem = splitKeyValue(s)
+	if problem != "" {
+		return "", "", problem
+	}
+	if msgs := validation.IsValidLabelValue(v); len(msgs) > 0 {
+		return "", "", fmt.Sprintf("%q is not a valid label value: %s", v, msgs[0])
 	}
 	return k, v, ""
 }

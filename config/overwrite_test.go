@@ -104,6 +104,32 @@ func TestForJobOverwrites(t *testing.T) {
 				assert.DeepEqual(t, c.NodeTolerations, map[string]string{"dedicated=ci": "NoSchedule"})
 			},
 			warning: "KUBERNETES_NODE_TOLERATIONS_1 is ignored: node_tolerations_overwrite_allowed is not set"},
+		{name: "node selector", config: func(c *Config) {
+			c.NodeSelectorOverwriteAllowed = "kubernetes.io/arch=(amd64|arm64)|example.com/pool=.*"
+			c.NodeSelector = map[string]string{"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux"}
+			c.HelperImage = DefaultHelperImageFor("", c.NodeSelector)
+		}, vars: map[string]string{"KUBERNETES_NODE_SELECTOR_ARCH": "kubernetes.io/arch=arm64", "KUBERNETES_NODE_SELECTOR_POOL": "example.com/pool=big"},
+			check: func(t *testing.T, c *Config) {
+				assert.DeepEqual(t, c.NodeSelector, map[string]string{"kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux", "example.com/pool": "big"})
+				assert.Equal(t, c.HelperImage, "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:arm64-latest")
+			}},
+		{name: "node selector keeps the operator's helper image", config: func(c *Config) {
+			c.NodeSelectorOverwriteAllowed = ".*"
+			c.HelperImage = "registry.example.com/helper:v18"
+		}, vars: map[string]string{"KUBERNETES_NODE_SELECTOR_ARCH": "kubernetes.io/arch=arm64"},
+			check: func(t *testing.T, c *Config) { assert.Equal(t, c.HelperImage, "registry.example.com/helper:v18") }},
+		{name: "node selector must match whole value", config: func(c *Config) { c.NodeSelectorOverwriteAllowed = "kubernetes.io/arch=.*" },
+			vars:    map[string]string{"KUBERNETES_NODE_SELECTOR_X": "x-kubernetes.io/arch=arm64"},
+			wantErr: `KUBERNETES_NODE_SELECTOR_X="x-kubernetes.io/arch=arm64" is not allowed: it must match node_selector_overwrite_allowed "kubernetes.io/arch=.*" (the whole value)`},
+		{name: "node selector value is a label value", config: func(c *Config) { c.NodeSelectorOverwriteAllowed = ".*" },
+			vars:    map[string]string{"KUBERNETES_NODE_SELECTOR_X": "zone=eu west"},
+			wantErr: `KUBERNETES_NODE_SELECTOR_X="zone=eu west": "eu west" is not a valid label value`},
+		{name: "node selector without =", config: func(c *Config) { c.NodeSelectorOverwriteAllowed = ".*" },
+			vars:    map[string]string{"KUBERNETES_NODE_SELECTOR_X": "zone"},
+			wantErr: `KUBERNETES_NODE_SELECTOR_X="zone": want KEY=VALUE`},
+		{name: "node selector overwrite off", vars: map[string]string{"KUBERNETES_NODE_SELECTOR_X": "zone=a"},
+			check:   func(t *testing.T, c *Config) { assert.Check(t, c.NodeSelector == nil) },
+			warning: "KUBERNETES_NODE_SELECTOR_X is ignored: node_selector_overwrite_allowed is not set"},
 		{name: "annotations denied", vars: map[string]string{"KUBERNETES_POD_ANNOTATIONS_1": "job.runner.gitlab.com/id=1"},
 			wantErr: `KUBERNETES_POD_ANNOTATIONS_1="job.runner.gitlab.com/id=1" is not allowed`},
 	} {

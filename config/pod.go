@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -232,6 +233,9 @@ func (p *Pod) validateMetadata(add func(key, format string, args ...any)) {
 				add(fmt.Sprintf("%s.%q", setting, k), "not a valid key: %s", msgs[0])
 			}
 		}
+	}
+	if err := apimachineryvalidation.ValidateAnnotationsSize(p.PodAnnotations); err != nil {
+		add("pod_annotations", "%v: the API server refuses the pod", err)
 	}
 	for _, k := range slices.Sorted(maps.Keys(p.NodeSelector)) {
 		if msgs := validation.IsValidLabelValue(p.NodeSelector[k]); len(msgs) > 0 {

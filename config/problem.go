@@ -87,7 +87,7 @@ func report(ls []*located) error {
 // locate names the source of each problem found after decoding: the
 // K8SDRV_* variable that set its key, or else the file (from, nil when
 // there is none) and the line the key is on.
-func locate(ps problems, from *origin, env map[string]string) error {
+func locate(ps problems, from *origin, env map[string]string) []*located {
 	var ls []*located
 	for _, p := range ps {
 		path := keyPath(p.key)
@@ -103,7 +103,7 @@ func locate(ps problems, from *origin, env map[string]string) error {
 			ls = append(ls, from.locate(p, path))
 		}
 	}
-	return report(ls)
+	return ls
 }
 
 // keyPath splits a problem's key into the segments keyIndex uses:

@@ -24,6 +24,50 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`$FILE:2: node_tolerations."gpu=true": effect "NoScheduler" is not one of NoSchedule, PreferNoSchedule, NoExecute or ""`},
 		},
 		{
+			name: "more values the API server refuses, found by the differential test over every pod setting",
+			body: `builds_dir = "/k8sdrv"
+cache_dir = "/k8sdrv/"
+pod_annotations = { "x" = "` + strings.Repeat("a", 262145) + `" }
+affinity = { node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [] } }, pod_anti_affinity = { required_during_scheduling_ignored_during_execution = [{ topology_key = "zone", namespace_selector = { match_labels = { "bad key" = "v", "ok" = "bad value!" } } }] } }
+[[volumes.host_path]]
+name = "h"
+mount_path = "/h"
+host_path = "/srv/../etc"
+[[volumes.host_path]]
+name = "i"
+mount_path = "/i/../j"
+[[volumes.empty_dir]]
+name = "e"
+mount_path = "/e"
+size_limit = "-1Gi"
+[[services]]
+name = "redis"
+environment = ["1X=y", "NOVALUE"]
+[build_container_security_context]
+privileged = true
+allow_privilege_escalation = false
+proc_mount = "Unmasked"
+[helper_container_security_context]
+proc_mount = "masked"`,
+			want: []string{
+				`$FILE:1: builds_dir: "/k8sdrv" is driver_dir, where k8sdrv keeps its own volume`,
+				`$FILE:2: cache_dir: "/k8sdrv/" is also builds_dir: each is a volume of its own, and a pod cannot mount two at one path`,
+				`$FILE:2: cache_dir: "/k8sdrv/" is driver_dir, where k8sdrv keeps its own volume`,
+				`$FILE:3: pod_annotations: annotations size 262146 is larger than limit 262144: the API server refuses the pod`,
+				`$FILE:4: affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms: want at least one term`,
+				`$FILE:4: affinity.pod_anti_affinity.required_during_scheduling_ignored_during_execution[0].namespace_selector.match_labels."bad key": not a valid label key`,
+				`$FILE:4: affinity.pod_anti_affinity.required_during_scheduling_ignored_during_execution[0].namespace_selector.match_labels."ok": "bad value!" is not a valid label value`,
+				`$FILE:8: volumes.host_path[0].host_path: "/srv/../etc": a host path must not contain '..'`,
+				`$FILE:11: volumes.host_path[1].mount_path: "/i/../j": a host path must not contain '..'`,
+				`$FILE:15: volumes.empty_dir[0].size_limit: "-1Gi" is not a Kubernetes quantity`,
+				`$FILE:18: services[0].environment[0]: "1X" is not a valid environment variable name`,
+				`$FILE:18: services[0].environment[1]: "NOVALUE": want NAME=value`,
+				`$FILE:21: build_container_security_context.allow_privilege_escalation: privileged = true and allow_privilege_escalation = false cannot go together`,
+				`$FILE:22: build_container_security_context.proc_mount: unmasked needs a pod in its own user namespace`,
+				`$FILE:24: helper_container_security_context.proc_mount: "masked" is not default or unmasked`,
+			},
+		},
+		{
 			name: "values the API server refuses, found by e2e's differential test",
 			body: `dns_config = { nameservers = ["1.1.1.1", "x", "3.3.3.3", "4.4.4.4"], searches = ["a b", "ok.example."], options = [{ name = "" }] }
 affinity = { node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "bad key", operator = "In", values = ["a"] }, { key = "zone", operator = "Exists", values = ["a"] }, { key = "n", operator = "Gt", values = ["x"] }] }] } } }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -39,7 +40,15 @@ type PodSecurityContext struct {
 }
 
 // ContainerSecurityContext is one [*_container_security_context] table.
+// Its privileged and allow_privilege_escalation, where set, win over the
+// top-level keys of the same name for its containers.
 type ContainerSecurityContext struct {
+	Privileged               *bool `toml:"privileged"`
+	AllowPrivilegeEscalation *bool `toml:"allow_privilege_escalation"`
+	ReadOnlyRootFilesystem   *bool `toml:"read_only_root_filesystem"`
+	// ProcMount is default or unmasked, in any case, as GitLab Runner
+	// takes it (ProcMountType gives Kubernetes' spelling).
+	ProcMount       string        `toml:"proc_mount"`
 	RunAsGroup      *int64        `toml:"run_as_group"`
 	RunAsNonRoot    *bool         `toml:"run_as_non_root"`
 	RunAsUser       *int64        `toml:"run_as_user"`
@@ -151,4 +160,89 @@ func nonNegative(add func(key, format string, args ...any), key string, id *int6
 	if id != nil && (*id < 0 || *id > math.MaxInt32) {
 		add(key, "want a user or group id from 0 to %d, got %d", math.MaxInt32, *id)
 	}
+}
+
+// ContainerKinds names the job containers' own security context tables,
+// by the key an operator writes them under.
+func (s *Security) ContainerKinds() map[string]*ContainerSecurityContext {
+	return map[string]*ContainerSecurityContext{
+		"build_container_security_context":   s.BuildContainerSecurityContext,
+		"helper_container_security_context":  s.HelperContainerSecurityContext,
+		"service_container_security_context": s.ServiceContainerSecurityContext,
+	}
+}
+
+// ContainerPrivileges returns privileged and allow_privilege_escalation
+// for a container whose own table is own: its own values where it sets
+// them, else the top-level keys, as in GitLab Runner.
+func (c *Config) ContainerPrivileges(own *ContainerSecurityContext) (privileged, allowEscalation *bool) {
+	privileged, allowEscalation = c.Privileged, c.AllowPrivilegeEscalation
+	if own != nil && own.Privileged != nil {
+		privileged = own.Privileged
+	}
+	if own != nil && own.AllowPrivilegeEscalation != nil {
+		allowEscalation = own.AllowPrivilegeEscalation
+	}
+	return privileged, allowEscalation
+}
+
+// ProcMountType is proc_mount in Kubernetes' spelling: Default or
+// Unmasked for any case of default or unmasked (GitLab Runner title-cases
+// the value), "" when unset; ok is false for anything else.
+func (c *ContainerSecurityContext) ProcMountType() (mount string, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(c.ProcMount)) {
+	case "":
+		return "", true
+	case "default":
+		return "Default", true
+	case "unmasked":
+		return "Unmasked", true
+	}
+	return "", false
+}
+
+// validatePrivileges checks each job container's privileges as the API
+// server does: privileged with allow_privilege_escalation = false is
+// refused, and so is an Unmasked /proc outside a user namespace, which
+// k8sdrv's pod gets only from a pod_spec patch (hostUsers: false;
+// podbuilder checks the patched pod).
+func (c *Config) validatePrivileges(add func(key, format string, args ...any)) {
+	clashes := map[string]bool{} // by key: the top-level keys clash once
+	for name, own := range c.Security.ContainerKinds() {
+		privileged, escalation := c.ContainerPrivileges(own)
+		if privileged != nil && *privileged && escalation != nil && !*escalation {
+			clashes[privilegeKey(name, own)] = true
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(clashes)) {
+		add(key, "privileged = true and allow_privilege_escalation = false cannot go together: the API server refuses the container")
+	}
+	for name, own := range c.Security.ContainerKinds() {
+		if own == nil {
+			continue
+		}
+		switch mount, ok := own.ProcMountType(); {
+		case !ok:
+			add(name+".proc_mount", "%q is not default or unmasked", own.ProcMount)
+		case mount == "Unmasked" && len(c.PodSpec) == 0:
+			add(name+".proc_mount", "unmasked needs a pod in its own user namespace: add a pod_spec patch setting hostUsers: false (the API server refuses it otherwise)")
+		}
+	}
+	if own := c.InitPermissionsContainerSecurityContext; own != nil {
+		if _, ok := own.ProcMountType(); !ok {
+			add("init_permissions_container_security_context.proc_mount", "%q is not default or unmasked", own.ProcMount)
+		}
+	}
+}
+
+// privilegeKey names the key that makes a container's privileges clash:
+// its own table's where it sets either, else the top-level keys'.
+func privilegeKey(name string, own *ContainerSecurityContext) string {
+	if own != nil && (own.Privileged != nil || own.AllowPrivilegeEscalation != nil) {
+		if own.AllowPrivilegeEscalation != nil {
+			return name + ".allow_privilege_escalation"
+		}
+		return name + ".privileged"
+	}
+	return "allow_privilege_escalation"
 }

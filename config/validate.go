@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/k8sdrv/k8sdrv/job"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -24,7 +25,12 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	for key, dir := range map[string]string{"builds_dir": c.BuildsDir, "cache_dir": c.CacheDir} {
 		if !path.IsAbs(dir) {
 			add(key, "want an absolute path, got %q", dir)
+		} else if why := c.driverDirClash(dir); why != "" {
+			add(key, "%q %s", dir, why)
 		}
+	}
+	if path.Clean(c.BuildsDir) == path.Clean(c.CacheDir) {
+		add("cache_dir", "%q is also builds_dir: each is a volume of its own, and a pod cannot mount two at one path", c.CacheDir)
 	}
 	c.validateConnection(add)
 	for _, msg := range validation.IsDNS1123Label(c.Namespace) {
@@ -67,15 +73,27 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	for key, mode := range c.Volumes.Propagations() {
 		// The volume is mounted in every job container, and Kubernetes
 		// takes Bidirectional only in privileged ones.
-		if mode == "Bidirectional" && (c.Privileged == nil || !*c.Privileged) {
+		if mode == "Bidirectional" && !c.allPrivileged() {
 			add(key+".mount_propagation", "Bidirectional needs privileged = true: Kubernetes allows it only in privileged containers")
 		}
 	}
+	c.validatePrivileges(add)
 	c.Overwrites.validate(add)
 	c.Images.validate(add)
 	c.ContainerLifecycle.validate(add)
 	validatePatches(c.PodSpec, add)
 	c.validateImages(add)
+}
+
+// allPrivileged reports whether every job container (build, helper,
+// services) runs privileged.
+func (c *Config) allPrivileged() bool {
+	for _, own := range c.Security.ContainerKinds() {
+		if privileged, _ := c.ContainerPrivileges(own); privileged == nil || !*privileged {
+			return false
+		}
+	}
+	return true
 }
 
 // validateConnection checks how k8sdrv reaches the API server.
@@ -97,7 +115,11 @@ func (c *Config) validateConnection(add func(key, format string, args ...any)) {
 // runtime would read them at pull time.
 func (c *Config) validateImages(add func(key, format string, args ...any)) {
 	for key, image := range map[string]string{"image": c.Image, "helper_image": c.HelperImage} {
-		if err := CheckImageName(image); image != "" && err != nil {
+		checked := image
+		if key == "helper_image" { // as a job will have it
+			checked = ExpandHelperImage(image, helperImageProbe)
+		}
+		if err := CheckImageName(checked); image != "" && err != nil {
 			add(key, "%q: %v", image, err)
 		}
 	}
@@ -111,6 +133,15 @@ func (c *Config) validateImages(add func(key, format string, args ...any)) {
 		for _, alias := range (job.Service{Image: job.Image{Alias: svc.Alias}}).Aliases() {
 			if msg := invalidHostName(alias); msg != "" {
 				add(key+".alias", "%q is not a valid host name: %s", alias, msg)
+			}
+		}
+		for n, e := range svc.Environment {
+			name, _, found := strings.Cut(e, "=")
+			switch msgs := validation.IsEnvVarName(name); {
+			case !found:
+				add(fmt.Sprintf("%s.environment[%d]", key, n), "%q: want NAME=value", e)
+			case len(msgs) > 0:
+				add(fmt.Sprintf("%s.environment[%d]", key, n), "%q is not a valid environment variable name: %s", name, msgs[0])
 			}
 		}
 	}

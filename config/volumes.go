@@ -71,6 +71,8 @@ type EmptyDirVolume struct {
 	Mount
 	Propagation
 	Medium string `toml:"medium"`
+	// SizeLimit caps the volume's size (a quantity such as "1Gi").
+	SizeLimit string `toml:"size_limit"`
 }
 
 // CSIVolume is an inline CSI volume.
@@ -165,13 +167,25 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 		}
 	}
 	for i, h := range v.HostPath {
-		if h.HostPath != "" && !path.IsAbs(h.HostPath) {
-			add(fmt.Sprintf("volumes.host_path[%d].host_path", i), "want an absolute path, got %q", h.HostPath)
+		key, hostPath := fmt.Sprintf("volumes.host_path[%d].host_path", i), h.HostPath
+		if hostPath == "" { // the mount path is the host's path too
+			key, hostPath = fmt.Sprintf("volumes.host_path[%d].mount_path", i), h.MountPath
+		}
+		switch {
+		case h.HostPath != "" && !path.IsAbs(h.HostPath):
+			add(key, "want an absolute path, got %q", h.HostPath)
+		case slices.Contains(strings.Split(hostPath, "/"), ".."):
+			add(key, "%q: a host path must not contain '..' (the API server refuses it)", hostPath)
 		}
 	}
 	for i, e := range v.EmptyDir {
 		if e.Medium != "" && e.Medium != "Memory" && e.Medium != "HugePages" {
 			add(fmt.Sprintf("volumes.empty_dir[%d].medium", i), "%q is not \"\", Memory or HugePages", e.Medium)
+		}
+		if e.SizeLimit != "" {
+			if _, err := ParseQuantity(e.SizeLimit); err != nil {
+				add(fmt.Sprintf("volumes.empty_dir[%d].size_limit", i), "%v", err)
+			}
 		}
 	}
 	for i, c := range v.CSI {

@@ -20,53 +20,6 @@ import (
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
-// differentialValues are, per setting that ends up in the pod, values an
-// operator might write: valid ones, and the kinds of mistakes the API
-// server refuses (case, spaces, underscores, signs, ranges, paths).
-var differentialValues = map[string][]string{
-	"namespace":           {`"ci"`, `"CI"`, `"a_b"`, `"-x"`, `"` + strings.Repeat("n", 64) + `"`},
-	"cpu_limit":           {`"1"`, `"0"`, `"-1"`, `"1.5"`, `"1e3"`, `"0.0001"`, `"abc"`, `"1Ki"`},
-	"memory_request":      {`"1Gi"`, `"0"`, `"-5Mi"`, `"1.5Gi"`, `"1e9"`, `"10mb"`},
-	"pod_cpu_limit":       {`"2"`, `"0"`, `"-1"`, `"500m"`},
-	"node_selector":       {`{ "a" = "b" }`, `{ "A/B" = "c" }`, `{ "k" = "v v" }`, `{ "k" = "" }`, `{ "x.io/y" = "z" }`, `{ "-k" = "v" }`, `{ "k" = "` + strings.Repeat("v", 64) + `" }`},
-	"node_tolerations":    {`{ "k=v" = "NoSchedule" }`, `{ "k" = "" }`, `{ "=v" = "NoSchedule" }`, `{ "k v" = "" }`, `{ "k=v v" = "NoExecute" }`, `{ "k=v" = "noschedule" }`},
-	"pod_labels":          {`{ "a" = "b" }`, `{ "a" = "bad value!" }`, `{ "app.kubernetes.io/x" = "y" }`, `{ "x" = "` + strings.Repeat("l", 64) + `" }`, `{ "k8s.io/" = "v" }`},
-	"pod_annotations":     {`{ "a" = "b" }`, `{ "a b" = "c" }`, `{ "example.com/x" = "multi\nline" }`, `{ "/x" = "y" }`},
-	"host_aliases":        {`[{ ip = "10.0.0.1", hostnames = ["a"] }]`, `[{ ip = "::1", hostnames = ["a.b"] }]`, `[{ ip = "300.1.1.1", hostnames = ["a"] }]`, `[{ ip = "10.0.0.1", hostnames = ["A_B"] }]`, `[{ ip = "10.0.0.1", hostnames = [] }]`},
-	"priority_class_name": {`"priority-1"`, `"Priority_1"`, `"a b"`},
-	"scheduler_name":      {`"custom"`, `"a b"`, `"UPPER"`},
-	"runtime_class_name":  {`"kata"`, `"Kata"`, `"a_b"`},
-	"dns_policy":          {`"none"`, `"default"`, `"cluster-first"`},
-	"dns_config":          {`{ nameservers = ["1.1.1.1"] }`, `{ nameservers = ["x"] }`, `{ searches = ["a b"] }`, `{ options = [{ name = "" }] }`, `{ nameservers = ["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"] }`},
-	"cap_add":             {`["NET_ADMIN"]`, `["net_admin"]`, `["CAP_SYS_TIME"]`, `[""]`, `["A B"]`},
-	"cap_drop":            {`["ALL"]`, `["x y"]`},
-	"pod_security_context": {`{ run_as_user = 1000 }`, `{ run_as_user = -1 }`, `{ run_as_user = 2147483648 }`, `{ fs_group = -5 }`, `{ supplemental_groups = [-1] }`,
-		`{ run_as_non_root = true, run_as_user = 0 }`, `{ selinux_type = "a b" }`, `{ seccomp_profile = { type = "Localhost", localhost_profile = "/abs" } }`},
-	"build_container_security_context":     {`{ run_as_user = 0 }`, `{ run_as_group = -1 }`, `{ capabilities = { add = ["x y"] } }`},
-	"pod_termination_grace_period_seconds": {`0`, `30`, `-1`},
-	"image_pull_secrets":                   {`["regcred"]`, `["Reg_Cred"]`, `[""]`},
-	"volumes": {
-		`{ host_path = [{ name = "h", mount_path = "/h", host_path = "/srv" }] }`,
-		`{ host_path = [{ name = "H_1", mount_path = "/h", host_path = "/srv" }] }`,
-		`{ host_path = [{ name = "h", mount_path = "rel", host_path = "/srv" }] }`,
-		`{ host_path = [{ name = "h", mount_path = "/h", host_path = "/srv", sub_path = "../x" }] }`,
-		`{ empty_dir = [{ name = "e", mount_path = "/e", medium = "Memory" }] }`,
-		`{ empty_dir = [{ name = "e", mount_path = "/e", medium = "disk" }] }`,
-		`{ empty_dir = [{ name = "e", mount_path = "/e", size_limit = "1Gi" }] }`,
-		`{ pvc = [{ name = "p q", mount_path = "/p" }] }`,
-		`{ config_map = [{ name = "cm", mount_path = "/c", items = { "k" = "../p" } }] }`,
-		`{ secret = [{ name = "s", mount_path = "/s", items = { "k" = "a/b" } }] }`,
-		`{ csi = [{ name = "c", mount_path = "/c", driver = "Bad Driver" }] }`,
-		`{ nfs = [{ name = "n", mount_path = "/n", server = "nfs.local", path = "/export" }] }`,
-	},
-	"affinity": {
-		`{ node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "zone", operator = "In", values = ["a"] }] }] } } }`,
-		`{ node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "zone", operator = "Exists", values = ["a"] }] }] } } }`,
-		`{ node_affinity = { required_during_scheduling_ignored_during_execution = { node_selector_terms = [{ match_expressions = [{ key = "bad key", operator = "In", values = ["a"] }] }] } } }`,
-		`{ pod_anti_affinity = { required_during_scheduling_ignored_during_execution = [{ topology_key = "", label_selector = { match_labels = { "a" = "b" } } }] } }`,
-	},
-}
-
 // TestIntegrationLocalValidationMatchesTheAPIServer: random combinations of
 // settings, each loaded and built as prepare would; whatever k8sdrv accepts
 // (so `prepare --dry-run` prints it) the real kube-apiserver's validation

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -29,6 +30,28 @@ func TestIntegrationNamespaceOverwrite(t *testing.T) {
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
 
+// TestIntegrationNodeSelectorOverwrite: an allowed KUBERNETES_NODE_SELECTOR_*
+// joins the configuration's node_selector, and the pod runs on a node
+// that has the label.
+func TestIntegrationNodeSelectorOverwrite(t *testing.T) {
+	j := newJob(t, jobOptions{config: `node_selector_overwrite_allowed = "kubernetes.io/(arch|os)=.*"
+[node_selector]
+  "kubernetes.io/os" = "linux"`})
+	j.env["CUSTOM_ENV_KUBERNETES_NODE_SELECTOR_ARCH"] = "kubernetes.io/arch=" + runtime.GOARCH
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 0, r.stderr)
+	pods := j.pods()
+	assert.Equal(t, len(pods), 1)
+	ns, name, _ := strings.Cut(pods[0], "/")
+	pod, err := kube.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+	assert.NilError(t, err)
+	assert.DeepEqual(t, pod.Spec.NodeSelector, map[string]string{"kubernetes.io/os": "linux", "kubernetes.io/arch": runtime.GOARCH})
+	out := j.run("build_script", "echo on the selected node\n")
+	assert.Equal(t, out.code, 0, out.stderr)
+	assert.Equal(t, out.stdout, "on the selected node\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
 // TestIntegrationDeniedOverwrite: a refused overwrite fails the job (as a
 // build failure: retrying cannot help) before anything is created.
 func TestIntegrationDeniedOverwrite(t *testing.T) {
@@ -38,6 +61,10 @@ func TestIntegrationDeniedOverwrite(t *testing.T) {
 		"namespace":  {`namespace_overwrite_allowed = "ci-.*"`, "KUBERNETES_NAMESPACE_OVERWRITE", "kube-system", `KUBERNETES_NAMESPACE_OVERWRITE="kube-system" is not allowed`},
 		"cpu limit":  {`cpu_limit_overwrite_max_allowed = "2"`, "KUBERNETES_CPU_LIMIT", "16", "KUBERNETES_CPU_LIMIT=16 is above cpu_limit_overwrite_max_allowed (2)"},
 		"pod labels": {`pod_labels_overwrite_allowed = "team=.*"`, "KUBERNETES_POD_LABELS_1", "k8sdrv.io/job-id=1", `KUBERNETES_POD_LABELS_1="k8sdrv.io/job-id=1" is not allowed`},
+		"node selector": {`node_selector_overwrite_allowed = "kubernetes.io/arch=.*"`, "KUBERNETES_NODE_SELECTOR_POOL", "node-role.kubernetes.io/control-plane=",
+			`KUBERNETES_NODE_SELECTOR_POOL="node-role.kubernetes.io/control-plane=" is not allowed: it must match node_selector_overwrite_allowed "kubernetes.io/arch=.*" (the whole value)`},
+		"node selector value": {`node_selector_overwrite_allowed = ".*"`, "KUBERNETES_NODE_SELECTOR_ARCH", "kubernetes.io/arch=amd 64",
+			`KUBERNETES_NODE_SELECTOR_ARCH="kubernetes.io/arch=amd 64": "amd 64" is not a valid label value`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			j := newJob(t, jobOptions{config: tc.config})

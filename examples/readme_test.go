@@ -67,3 +67,19 @@ func tomlKeys(t reflect.Type) []string {
 	}
 	return keys
 }
+
+// TestREADMEListsKeysWithoutEffect: every key of GitLab Runner's that
+// k8sdrv accepts with a warning is named in the README's list of them.
+func TestREADMEListsKeysWithoutEffect(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	assert.NilError(t, err)
+	text := string(data)
+	start := strings.Index(text, "**GitLab Runner's keys that k8sdrv accepts without acting on them.**")
+	assert.Assert(t, start >= 0, "README has no list of the keys k8sdrv accepts without acting on them")
+	end := strings.Index(text[start:], "\n\n**")
+	assert.Assert(t, end > 0)
+	list := text[start : start+end]
+	for _, k := range config.NotImplementedKeys() {
+		assert.Check(t, strings.Contains(list, "`"+k+"`"), "README's list of keys without effect lacks %s", k)
+	}
+}

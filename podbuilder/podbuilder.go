@@ -4,6 +4,7 @@
 package podbuilder
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/k8sdrv/k8sdrv/config"
@@ -106,6 +108,14 @@ func build(jc *config.JobConfig, setPullPolicies func([]corev1.Container)) (*cor
 	}
 	if err := refuseUnprivilegedBidirectional(&pod.Spec); err != nil {
 		return nil, err
+	}
+	if err := refuseUnmaskedProc(&pod.Spec); err != nil {
+		return nil, err
+	}
+	// The job's annotation overwrites and expanded variables add to the
+	// operator's, which config.Validate has checked alone.
+	if err := apimachineryvalidation.ValidateAnnotationsSize(pod.Annotations); err != nil {
+		return nil, fmt.Errorf("pod_annotations: %w, which the API server refuses", err)
 	}
 	if err := refuseMasked(pod, j); err != nil {
 		return nil, err

@@ -68,6 +68,10 @@ func TestBuild(t *testing.T) {
 			"KUBERNETES_NODE_TOLERATIONS_2": "spot",
 			"KUBERNETES_NODE_TOLERATIONS_3": "spot=yes:NoExecute",
 		}},
+		{name: "node-selector-overwrites", environ: map[string]string{
+			"KUBERNETES_NODE_SELECTOR_ARCH": "kubernetes.io/arch=arm64",
+			"KUBERNETES_NODE_SELECTOR_POOL": "example.com/pool=ci-large",
+		}},
 		{name: "pod-metadata", environ: map[string]string{"CI_PROJECT_NAME": "my app", "CI_COMMIT_REF_SLUG": "feature-x"}},
 		{
 			name: "names",
@@ -93,6 +97,34 @@ func TestBuild(t *testing.T) {
 			out, err := yaml.Marshal(pod)
 			assert.NilError(t, err)
 			golden.Assert(t, string(out), tc.name+".golden.yaml")
+		})
+	}
+}
+
+// TestBuildRunnerFixtures builds the pods of config/testdata's
+// config.toml files written for GitLab Runner 17, 18 and 19, each loaded
+// as it is (config's TestRunnerFixturesLoad checks their warnings).
+func TestBuildRunnerFixtures(t *testing.T) {
+	tests := []struct {
+		version string
+		environ map[string]string
+	}{
+		{version: "17"},
+		{version: "18", environ: map[string]string{"KUBERNETES_POD_CPU_LIMIT": "6"}},
+		{version: "19", environ: map[string]string{"KUBERNETES_NODE_SELECTOR_ARCH": "kubernetes.io/arch=arm64"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.version, func(t *testing.T) {
+			clearEnv(t)
+			cfg, err := config.Load("../config/testdata/runner-" + tc.version + ".toml")
+			assert.NilError(t, err)
+			j, err := job.Load(environ(tc.environ), "")
+			assert.NilError(t, err)
+			pod, err := build(cfg, j)
+			assert.NilError(t, err)
+			out, err := yaml.Marshal(pod)
+			assert.NilError(t, err)
+			golden.Assert(t, string(out), "runner-"+tc.version+".golden.yaml")
 		})
 	}
 }

@@ -7,16 +7,15 @@ import (
 )
 
 // securityContext is a container's security context: privileged and
-// allow_privilege_escalation apply to every container, capabilities follow
+// allow_privilege_escalation apply to every container unless its own table
+// sets them (config.Config.ContainerPrivileges), capabilities follow
 // GitLab's precedence (config.Security.ContainerCapabilities), and the
-// container's own table adds its user, group, SELinux type and seccomp and
-// AppArmor profiles.
+// container's own table adds its user, group, SELinux type, seccomp and
+// AppArmor profiles, read-only root file system and /proc mount.
 func securityContext(cfg *config.Config, own *config.ContainerSecurityContext) *corev1.SecurityContext {
 	add, drop := cfg.ContainerCapabilities(own)
-	sc := &corev1.SecurityContext{
-		Privileged:               cfg.Privileged,
-		AllowPrivilegeEscalation: cfg.AllowPrivilegeEscalation,
-	}
+	sc := &corev1.SecurityContext{}
+	sc.Privileged, sc.AllowPrivilegeEscalation = cfg.ContainerPrivileges(own)
 	if len(add)+len(drop) > 0 {
 		sc.Capabilities = &corev1.Capabilities{Add: capabilities(add), Drop: capabilities(drop)}
 	}
@@ -25,6 +24,10 @@ func securityContext(cfg *config.Config, own *config.ContainerSecurityContext) *
 		sc.SELinuxOptions = seLinux(own.SELinuxType)
 		sc.SeccompProfile = seccompProfile(own.SeccompProfile)
 		sc.AppArmorProfile = appArmorProfile(own.AppArmorProfile)
+		sc.ReadOnlyRootFilesystem = own.ReadOnlyRootFilesystem
+		if mount, _ := own.ProcMountType(); mount != "" {
+			sc.ProcMount = new(corev1.ProcMountType(mount))
+		}
 	}
 	return sc
 }

@@ -18,9 +18,12 @@ import (
 func services(cfg *config.Config, j *job.Job) []job.Service {
 	all := append([]job.Service(nil), j.Services...)
 	for _, s := range cfg.Services {
-		all = append(all, job.Service{Image: job.Image{
-			Name: s.Name, Alias: s.Alias, Entrypoint: s.Entrypoint, Command: s.Command,
-		}})
+		svc := job.Service{Image: job.Image{Name: s.Name, Alias: s.Alias, Entrypoint: s.Entrypoint, Command: s.Command}}
+		names, values := s.Variables()
+		for i, name := range names {
+			svc.Variables = append(svc.Variables, job.Variable{Key: name, Value: values[i]})
+		}
+		all = append(all, svc)
 	}
 	return all
 }

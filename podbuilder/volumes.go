@@ -44,7 +44,12 @@ func operatorVolumes(cfg *config.Config, j *job.Job) ([]corev1.Volume, []corev1.
 		add(s.Mount, config.Propagation{}, s.Name, corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.Name, Items: keyPaths(s.Items)}})
 	}
 	for _, e := range v.EmptyDir {
-		add(e.Mount, e.Propagation, e.Name, corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(e.Medium)}})
+		src := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(e.Medium)}
+		if e.SizeLimit != "" {
+			limit, _ := config.ParseQuantity(e.SizeLimit) // Validate has checked it
+			src.SizeLimit = &limit
+		}
+		add(e.Mount, e.Propagation, e.Name, corev1.VolumeSource{EmptyDir: src})
 	}
 	for _, c := range v.CSI {
 		src := &corev1.CSIVolumeSource{Driver: c.Driver, VolumeAttributes: c.VolumeAttributes}
@@ -81,6 +86,21 @@ func refuseUnprivilegedBidirectional(spec *corev1.PodSpec) error {
 			if !privileged && m.MountPropagation != nil && *m.MountPropagation == corev1.MountPropagationBidirectional {
 				return fmt.Errorf("container %s mounts volume %q with Bidirectional propagation but is not privileged, which Kubernetes refuses", c.Name, m.Name)
 			}
+		}
+	}
+	return nil
+}
+
+// refuseUnmaskedProc checks the finished pod as the API server will: an
+// Unmasked /proc (proc_mount = "unmasked") needs the pod in its own user
+// namespace, which only a pod_spec patch gives it (hostUsers: false).
+func refuseUnmaskedProc(spec *corev1.PodSpec) error {
+	if spec.HostUsers != nil && !*spec.HostUsers {
+		return nil
+	}
+	for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
+		if sc := c.SecurityContext; sc != nil && sc.ProcMount != nil && *sc.ProcMount == corev1.UnmaskedProcMount {
+			return fmt.Errorf("container %s has proc_mount unmasked, which Kubernetes takes only with hostUsers: false: set it with a pod_spec patch", c.Name)
 		}
 	}
 	return nil
