@@ -45,6 +45,7 @@ type JobConfig struct {
 // nothing may be built from it.
 func ForJob(c *Config, j *job.Job, driverEnv func(string) string) (*JobConfig, error) {
 	cfg, errs := c.overwrite(j.Variables, driverEnv)
+	errs = append(errs, cfg.perJobNamespace(j)...)
 	errs = append(errs, c.checkMasked(cfg, j)...)
 	errs = append(errs, cfg.checkJobRequirements(len(j.Services))...)
 	errs = append(errs, checkJobInput(j)...)
