@@ -62,8 +62,9 @@ func (d *Driver) Cleanup(jc *config.JobConfig, jobErr error) error {
 	return nil
 }
 
-// deleteByState deletes every pod prepare recorded: a pull attempt's pod
-// whose delete failed during prepare is as much the job's as the last.
+// deleteByState deletes every pod prepare recorded (a pull attempt's pod
+// whose delete failed during prepare is as much the job's as the last),
+// then the job's namespace when prepare created one.
 func (d *Driver) deleteByState(ctx context.Context, cfg *config.Config, s *State) error {
 	cluster, err := d.clusterAccess(cfg)
 	if err != nil {
@@ -73,11 +74,15 @@ func (d *Driver) deleteByState(ctx context.Context, cfg *config.Config, s *State
 	for _, pod := range s.allPods() {
 		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, types.UID(pod.UID), cfg.CleanupGracePeriodSeconds))
 	}
+	if ns := s.JobNamespace; ns != nil {
+		errs = append(errs, deleteNamespace(ctx, cluster, ns.Name, types.UID(ns.UID)))
+	}
 	return errors.Join(errs...)
 }
 
 // deleteByLabels deletes the pods labelled with this job's identity (and
-// k8sdrv's managed-by label). It needs at least the job ID, so that it can
+// k8sdrv's managed-by label) or, under namespace_per_job, the namespaces
+// so labelled, with the pods in them. It needs at least the job ID, so that it can
 // never select another job's pod; without one it returns why it was
 // asked to (nil: there was simply no state file).
 func (d *Driver) deleteByLabels(ctx context.Context, jc *config.JobConfig, why error) error {
@@ -92,6 +97,10 @@ func (d *Driver) deleteByLabels(ctx context.Context, jc *config.JobConfig, why e
 	cluster, err := d.clusterAccess(jc.Config)
 	if err != nil {
 		return err
+	}
+	if jc.NamespacePerJob {
+		// The job's pods live in its namespace and go with it.
+		return deleteNamespacesByLabels(ctx, cluster, selector)
 	}
 	opts := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()}
 	var list *corev1.PodList
