@@ -30,7 +30,10 @@ func (d *Driver) DryRun(jc *config.JobConfig) error {
 		return fmt.Errorf("build pod: %w", err)
 	}
 	objects := []any{pods[0]}
-	if jc.NamespacePerJob {
+	switch {
+	case jc.NamespacePerJob && jc.Job.ID == "":
+		d.Log.Warn().Msgf("namespace_per_job: the job has no CI_JOB_ID to name its namespace after; the pod is shown in namespace %s", jc.Namespace)
+	case jc.NamespacePerJob:
 		objects = append([]any{podbuilder.Namespace(jc)}, objects...)
 	}
 	if jc.PodDisruptionBudget {
