@@ -13,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/k8sdrv/k8sdrv/config"
 )
@@ -166,4 +168,35 @@ func TestGCCollectsJobNamespaces(t *testing.T) {
 	opts.Delete = true
 	assert.NilError(t, d.GC(context.Background(), d.cfg, opts))
 	assert.DeepEqual(t, d.namespaceNames(t), []string{"ci-job-2", "ci-job-4", "ci-job-5", "ci-job-6"})
+}
+
+// TestNamespacePerJobWaitsForItsTerminatingNamespace: the namespace of an
+// earlier prepare of this job, still terminating after its cleanup, is
+// waited for and made again.
+func TestNamespacePerJobWaitsForItsTerminatingNamespace(t *testing.T) {
+	d := newTestDriver(t)
+	d.cfg.NamespacePerJob = true
+	gone := metav1.Now()
+	_, err := d.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: "ci-job-42", UID: "uid-old", Labels: jobLabels("42"), DeletionTimestamp: &gone, Finalizers: []string{"kubernetes"},
+	}}, metav1.CreateOptions{})
+	assert.NilError(t, err)
+	d.client.PrependWatchReactor("namespaces", func(k8stesting.Action) (bool, watch.Interface, error) {
+		w := watch.NewFake()
+		go func() {
+			old, _ := d.client.CoreV1().Namespaces().Get(context.Background(), "ci-job-42", metav1.GetOptions{})
+			assert.Check(t, d.client.CoreV1().Namespaces().Delete(context.Background(), "ci-job-42", metav1.DeleteOptions{}))
+			w.Delete(old)
+		}()
+		return true, w, nil
+	})
+	d.setStatusWhenCreated(t, running("build"), running("helper"))
+	assert.NilError(t, d.prepare(context.Background()))
+	assert.Check(t, is.Contains(d.stderr.String(), "Namespace ci-job-42 of an earlier prepare of this job is terminating; waiting for it to go"))
+	state, err := loadState(d.Env.TmpDir)
+	assert.NilError(t, err)
+	assert.Assert(t, state.JobNamespace.UID != "uid-old")
+	ns, err := d.client.CoreV1().Namespaces().Get(context.Background(), "ci-job-42", metav1.GetOptions{})
+	assert.NilError(t, err)
+	assert.Assert(t, ns.DeletionTimestamp == nil)
 }
