@@ -77,7 +77,7 @@ func (d *Driver) GC(ctx context.Context, cfg *config.Config, o GCOptions) error 
 // gcJobNamespaces collects the jobs' own namespaces (namespace_per_job)
 // whose job is over: every k8sdrv pod in it is over, or it holds none
 // and is older than Grace (prepare creates the pod right after the
-// namespace). Deleting the namespace takes its pods with it.
+// namespace). Its pods are deleted first, then the namespace.
 func (d *Driver) gcJobNamespaces(ctx context.Context, cfg *config.Config, cluster Cluster, selector map[string]string, o GCOptions) error {
 	ours := labels.SelectorFromSet(selector)
 	// kubeAPI: namespaces, list
@@ -103,7 +103,7 @@ func (d *Driver) gcJobNamespaces(ctx context.Context, cfg *config.Config, cluste
 		}
 		if o.Delete {
 			dctx, cancel := context.WithTimeout(ctx, cfg.CleanupResourcesTimeout.Duration)
-			err := deleteNamespace(dctx, cluster, ns.Name, ns.UID)
+			err := deleteJobNamespace(dctx, cluster, ns, selector, cfg.CleanupGracePeriodSeconds)
 			cancel()
 			if err != nil {
 				errs = append(errs, err)

@@ -131,10 +131,21 @@ func deleteNamespace(ctx context.Context, cluster Cluster, name string, uid type
 	}, func(err error) error { return kubeapi.Failed("delete", "namespace", "", name, err) })
 }
 
+// deleteJobNamespace deletes the pods in a job's namespace that carry
+// selector's labels, with the cleanup grace period as cleanup by the
+// state does, then the namespace (only the one with its UID): its pods
+// are on their way out at once, not when the namespace controller gets to
+// them.
+func deleteJobNamespace(ctx context.Context, cluster Cluster, ns *corev1.Namespace, selector map[string]string, grace *int64) error {
+	return errors.Join(
+		deletePodsByLabels(ctx, cluster, ns.Name, selector, grace),
+		deleteNamespace(ctx, cluster, ns.Name, ns.UID))
+}
+
 // deleteNamespacesByLabels deletes the namespaces that carry k8sdrv's
-// labels and this job's identity (selector, which names the job ID),
-// checking the labels again on each one listed.
-func deleteNamespacesByLabels(ctx context.Context, cluster Cluster, selector map[string]string) error {
+// labels and this job's identity (selector, which names the job ID), with
+// their pods, checking the labels again on each one listed.
+func deleteNamespacesByLabels(ctx context.Context, cluster Cluster, selector map[string]string, grace *int64) error {
 	opts := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()}
 	var list *corev1.NamespaceList
 	err := retryTransient(ctx, func(ctx context.Context) (err error) {
@@ -151,7 +162,7 @@ func deleteNamespacesByLabels(ctx context.Context, cluster Cluster, selector map
 		if !ownNamespace(ns, selector) || ns.DeletionTimestamp != nil {
 			continue
 		}
-		errs = append(errs, deleteNamespace(ctx, cluster, ns.Name, ns.UID))
+		errs = append(errs, deleteJobNamespace(ctx, cluster, ns, selector, grace))
 	}
 	return errors.Join(errs...)
 }

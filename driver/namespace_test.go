@@ -95,8 +95,13 @@ func TestNamespacePerJobCleanupWithoutState(t *testing.T) {
 	d.createNamespace(t, "ci-job-42", jobLabels("42"), time.Now())
 	d.createNamespace(t, "ci-job-43", jobLabels("43"), time.Now())
 	d.createNamespace(t, "team-a", map[string]string{"k8sdrv.io/job-id": "42"}, time.Now())
+	_, err := d.client.CoreV1().Pods("ci-job-42").Create(context.Background(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "job-pod", Namespace: "ci-job-42", Labels: jobLabels("42")},
+	}, metav1.CreateOptions{})
+	assert.NilError(t, err)
 	assert.NilError(t, d.cleanup())
 	assert.DeepEqual(t, d.namespaceNames(t), []string{"ci-job-43", "team-a"})
+	assert.DeepEqual(t, d.podNames(t), []string(nil)) // deleted with its grace period, not left to the namespace controller
 }
 
 // TestNamespacePerJobDryRun shows the namespace before the pod.
@@ -199,4 +204,22 @@ func TestNamespacePerJobWaitsForItsTerminatingNamespace(t *testing.T) {
 	ns, err := d.client.CoreV1().Namespaces().Get(context.Background(), "ci-job-42", metav1.GetOptions{})
 	assert.NilError(t, err)
 	assert.Assert(t, ns.DeletionTimestamp == nil)
+}
+
+// TestNamespacePerJobCleanupOfAStateWithoutPod: prepare killed after
+// recording its namespace but before recording its pod; cleanup deletes
+// the job's pods there too, not only the namespace.
+func TestNamespacePerJobCleanupOfAStateWithoutPod(t *testing.T) {
+	d := newTestDriver(t)
+	d.cfg.NamespacePerJob = true
+	d.createNamespace(t, "ci-job-42", jobLabels("42"), time.Now())
+	_, err := d.client.CoreV1().Pods("ci-job-42").Create(context.Background(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "unrecorded", Namespace: "ci-job-42", Labels: jobLabels("42")},
+	}, metav1.CreateOptions{})
+	assert.NilError(t, err)
+	id := d.identity()
+	assert.NilError(t, saveState(d.Env.TmpDir, &State{Job: &id, JobNamespace: &NamespaceRef{Name: "ci-job-42", UID: "uid-ci-job-42"}}))
+	assert.NilError(t, d.cleanup())
+	assert.DeepEqual(t, d.podNames(t), []string(nil))
+	assert.DeepEqual(t, d.namespaceNames(t), []string(nil))
 }

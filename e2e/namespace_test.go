@@ -72,12 +72,15 @@ func TestIntegrationNamespacePerJob(t *testing.T) {
 // labels) and deletes it.
 func TestIntegrationNamespacePerJobAfterAKill(t *testing.T) {
 	t.Run("killed in prepare", func(t *testing.T) {
-		j := newJob(t, jobOptions{config: namespacePerJob})
-		killWhen(t, j, func() bool { return j.jobNamespace() != nil }, "prepare")
-		time.Sleep(300 * time.Millisecond) // a request the killed call had sent may still land
-		r := j.call("cleanup")
-		assert.Equal(t, r.code, 0, r.stderr)
-		j.assertNamespaceDeleted()
+		for round := range killRounds {
+			j := newJob(t, jobOptions{config: namespacePerJob})
+			killWhen(t, j, func() bool { return j.jobNamespace() != nil }, "prepare")
+			time.Sleep(300 * time.Millisecond) // a request the killed call had sent may still land
+			r := j.call("cleanup")
+			assert.Equal(t, r.code, 0, "round %d: %s", round, r.stderr)
+			j.assertNamespaceDeleted()
+			assert.DeepEqual(t, j.pods(), []string(nil))
+		}
 	})
 	t.Run("no state file", func(t *testing.T) {
 		j := newJob(t, jobOptions{config: namespacePerJob})
