@@ -44,7 +44,16 @@ type Config struct {
 	// Context is the kubeconfig context to use instead of the current one.
 	Context string `toml:"context" envconfig:"K8SDRV_CONTEXT"`
 
-	Namespace   string `toml:"namespace" envconfig:"K8SDRV_NAMESPACE"`
+	Namespace string `toml:"namespace" envconfig:"K8SDRV_NAMESPACE"`
+	// NamespacePerJob runs every job in a namespace of its own,
+	// ci-job-<CI_JOB_ID>, which prepare creates and cleanup deletes;
+	// namespace and the namespace overwrite are then not used for jobs.
+	NamespacePerJob bool `toml:"namespace_per_job" envconfig:"K8SDRV_NAMESPACE_PER_JOB"`
+	// PodDisruptionBudget gives every job pod a PodDisruptionBudget
+	// (minAvailable 1, owned by the pod), so that a node drain does not
+	// evict a running job.
+	PodDisruptionBudget bool `toml:"pod_disruption_budget" envconfig:"K8SDRV_POD_DISRUPTION_BUDGET"`
+
 	Image       string `toml:"image" envconfig:"K8SDRV_IMAGE"`
 	HelperImage string `toml:"helper_image" envconfig:"K8SDRV_HELPER_IMAGE"`
 	Privileged  *bool  `toml:"privileged" envconfig:"K8SDRV_PRIVILEGED"`
@@ -176,6 +185,7 @@ func (c *Config) applyDefaults() {
 		c.Warnings = append(c.Warnings, "init_permissions_container_security_context has no effect: k8sdrv runs no init-permissions container (its builds and cache volumes are world-writable emptyDirs)")
 	}
 	c.Warnings = append(c.Warnings, c.Retry.warnings()...)
+	c.Warnings = append(c.Warnings, c.namespacePerJobWarnings()...)
 	if c.TerminationGracePeriodSeconds != nil {
 		c.Warnings = append(c.Warnings, "terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)")
 		if c.PodTerminationGracePeriodSeconds == nil {

@@ -46,6 +46,7 @@ type JobConfig struct {
 func ForJob(c *Config, j *job.Job, driverEnv func(string) string) (*JobConfig, error) {
 	cfg, errs := c.overwrite(j.Variables, driverEnv)
 	cfg.HelperImage = ExpandHelperImage(cfg.HelperImage, func(name string) string { return j.Variables[name] })
+	errs = append(errs, cfg.perJobNamespace(j)...)
 	errs = append(errs, c.checkMasked(cfg, j)...)
 	errs = append(errs, cfg.checkJobRequirements(len(j.Services))...)
 	errs = append(errs, checkJobInput(j)...)

@@ -60,6 +60,8 @@ ca_file = "/etc/k8sdrv/ca.crt"
 bearer_token = "token-from-file"
 context = "ci-cluster"
 namespace = "ci-jobs"
+namespace_per_job = true
+pod_disruption_budget = true
 image = "ubuntu:24.04"
 helper_image = "registry.example.com/gitlab-runner-helper:v18"
 privileged = true
@@ -189,18 +191,20 @@ func fullKubernetes() Config {
 	fifteen, three, twenty := int64(15), int64(3), int64(20)
 	no, uid, nobody, thousand := false, int64(59417), int64(65534), int64(1000)
 	return Config{
-		BuildsDir:   DefaultBuildsDir,
-		CacheDir:    DefaultCacheDir,
-		Host:        "https://10.0.0.1:6443",
-		CertFile:    "/etc/k8sdrv/client.crt",
-		KeyFile:     "/etc/k8sdrv/client.key",
-		CAFile:      "/etc/k8sdrv/ca.crt",
-		BearerToken: "token-from-file",
-		Context:     "ci-cluster",
-		Namespace:   "ci-jobs",
-		Image:       "ubuntu:24.04",
-		HelperImage: "registry.example.com/gitlab-runner-helper:v18",
-		Privileged:  &yes,
+		BuildsDir:           DefaultBuildsDir,
+		CacheDir:            DefaultCacheDir,
+		Host:                "https://10.0.0.1:6443",
+		CertFile:            "/etc/k8sdrv/client.crt",
+		KeyFile:             "/etc/k8sdrv/client.key",
+		CAFile:              "/etc/k8sdrv/ca.crt",
+		BearerToken:         "token-from-file",
+		Context:             "ci-cluster",
+		Namespace:           "ci-jobs",
+		NamespacePerJob:     true,
+		PodDisruptionBudget: true,
+		Image:               "ubuntu:24.04",
+		HelperImage:         "registry.example.com/gitlab-runner-helper:v18",
+		Privileged:          &yes,
 		Resources: Resources{
 			CPULimit:                          "2",
 			CPURequest:                        "500m",
@@ -346,6 +350,8 @@ func fullKubernetes() Config {
 		Warnings: []string{
 			"logs_base_dir and scripts_base_dir have no effect: driver_dir, which is set, places k8sdrv's volume",
 			"init_permissions_container_security_context has no effect: k8sdrv runs no init-permissions container (its builds and cache volumes are world-writable emptyDirs)",
+			"namespace_overwrite_allowed has no effect: namespace_per_job runs every job in its own namespace",
+			`service_account "ci-runner" must exist in each job's new namespace (namespace_per_job): something in the cluster has to create it there`,
 			"terminationGracePeriodSeconds is deprecated: use pod_termination_grace_period_seconds (and cleanup_grace_period_seconds)",
 		},
 	}

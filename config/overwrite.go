@@ -143,6 +143,12 @@ func (c *Config) gateAny(variable, value, key, expr string) (bool, error) {
 
 func (c *Config) overwriteNamespace(vars map[string]string, _ func(string) string) []error {
 	v := vars["KUBERNETES_NAMESPACE_OVERWRITE"]
+	if c.NamespacePerJob {
+		if v != "" {
+			c.Warnings = append(c.Warnings, "KUBERNETES_NAMESPACE_OVERWRITE is ignored: namespace_per_job runs every job in its own namespace")
+		}
+		return nil
+	}
 	ok, err := c.gate("KUBERNETES_NAMESPACE_OVERWRITE", v, "namespace_overwrite_allowed", c.NamespaceOverwriteAllowed)
 	if !ok {
 		return errList(err)

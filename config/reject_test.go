@@ -127,6 +127,16 @@ items = { "k" = "../p" }`,
 			},
 		},
 		{
+			name: "namespace_per_job that is no bool",
+			body: "namespace = \"ci\"\nnamespace_per_job = \"yes\"",
+			want: []string{"$FILE:2: namespace_per_job: incompatible types: TOML value has type string; destination has type boolean"},
+		},
+		{
+			name: "pod_disruption_budget that is no bool",
+			body: "pod_disruption_budget = 1",
+			want: []string{"$FILE:1: pod_disruption_budget: incompatible types"},
+		},
+		{
 			name: "unknown dns_policy",
 			body: `dns_policy = "clusterfirst"`,
 			want: []string{`$FILE:1: dns_policy: "clusterfirst" is not one of none, default, cluster-first, cluster-first-with-host-net`},

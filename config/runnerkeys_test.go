@@ -14,8 +14,6 @@ import (
 // beingAdded are GitLab Runner's keys that other branches are adding to
 // k8sdrv at the time of writing; each line goes when its branch is merged.
 var beingAdded = map[string]string{
-	"namespace_per_job":         "branch nspdb",
-	"pod_disruption_budget":     "branch nspdb",
 	"wait_for_services_timeout": "branch svcready (not a key of the runner's KubernetesConfig in any revision read)",
 }
 

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/k8sdrv/k8sdrv/config"
+	"github.com/k8sdrv/k8sdrv/job"
 	"github.com/k8sdrv/k8sdrv/kubeapi"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
@@ -64,8 +65,9 @@ func (d *Driver) Cleanup(jc *config.JobConfig, jobErr error) error {
 	return nil
 }
 
-// deleteByState deletes every pod prepare recorded: a pull attempt's pod
-// whose delete failed during prepare is as much the job's as the last.
+// deleteByState deletes every pod prepare recorded (a pull attempt's pod
+// whose delete failed during prepare is as much the job's as the last),
+// then the job's namespace when prepare created one.
 func (d *Driver) deleteByState(ctx context.Context, cfg *config.Config, s *State) error {
 	cluster, err := d.clusterAccess(cfg)
 	if err != nil {
@@ -75,11 +77,23 @@ func (d *Driver) deleteByState(ctx context.Context, cfg *config.Config, s *State
 	for _, pod := range s.allPods() {
 		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, types.UID(pod.UID), cfg.CleanupGracePeriodSeconds))
 	}
+	switch ns := s.JobNamespace; {
+	case ns != nil && s.Pod == "" && s.Job != nil:
+		// prepare ended between its namespace and its pod's record: a
+		// pod it created may be there unrecorded.
+		selector := podbuilder.Labels(&job.Job{ID: s.Job.JobID, ProjectID: s.Job.ProjectID,
+			RunnerShortToken: s.Job.RunnerShortToken, ConcurrentID: s.Job.ConcurrentID})
+		ref := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns.Name, UID: types.UID(ns.UID)}}
+		errs = append(errs, deleteJobNamespace(ctx, cluster, ref, selector, cfg.CleanupGracePeriodSeconds))
+	case ns != nil:
+		errs = append(errs, deleteNamespace(ctx, cluster, ns.Name, types.UID(ns.UID)))
+	}
 	return errors.Join(errs...)
 }
 
 // deleteByLabels deletes the pods labelled with this job's identity (and
-// k8sdrv's managed-by label). It needs at least the job ID, so that it can
+// k8sdrv's managed-by label) or, under namespace_per_job, the namespaces
+// so labelled, with the pods in them. It needs at least the job ID, so that it can
 // never select another job's pod; without one it returns why it was
 // asked to (nil: there was simply no state file).
 func (d *Driver) deleteByLabels(ctx context.Context, jc *config.JobConfig, why error) error {
@@ -95,19 +109,29 @@ func (d *Driver) deleteByLabels(ctx context.Context, jc *config.JobConfig, why e
 	if err != nil {
 		return err
 	}
+	if jc.NamespacePerJob {
+		// The job's pods live in its namespace and go with it.
+		return deleteNamespacesByLabels(ctx, cluster, selector, jc.CleanupGracePeriodSeconds)
+	}
+	return deletePodsByLabels(ctx, cluster, jc.Namespace, selector, jc.CleanupGracePeriodSeconds)
+}
+
+// deletePodsByLabels deletes the pods in namespace that carry selector's
+// labels, with the given grace period, retrying transient API errors.
+func deletePodsByLabels(ctx context.Context, cluster Cluster, namespace string, selector map[string]string, grace *int64) error {
 	opts := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector).String()}
 	var list *corev1.PodList
-	err = retryTransient(ctx, func(ctx context.Context) (err error) {
+	err := retryTransient(ctx, func(ctx context.Context) (err error) {
 		// kubeAPI: pods, list
-		list, err = cluster.Pods(jc.Namespace).List(ctx, opts)
+		list, err = cluster.Pods(namespace).List(ctx, opts)
 		return err
-	}, func(err error) error { return kubeapi.Failed("list", "pods", jc.Namespace, "", err) })
+	}, func(err error) error { return kubeapi.Failed("list", "pods", namespace, "", err) })
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, pod := range list.Items {
-		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, pod.UID, jc.CleanupGracePeriodSeconds))
+		errs = append(errs, deletePod(ctx, cluster, pod.Namespace, pod.Name, pod.UID, grace))
 	}
 	return errors.Join(errs...)
 }

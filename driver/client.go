@@ -15,13 +15,17 @@ import (
 )
 
 // Cluster is the Kubernetes API as k8sdrv uses it: pods, their events,
-// the nodes (to tell whether a pod can ever fit one), the existence of the service account and pull secrets a pod names,
+// the nodes (to tell whether a pod can ever fit one), the job's own
+// namespace (namespace_per_job) and its pod's PodDisruptionBudget
+// (pod_disruption_budget), the existence of the service account and pull secrets a pod names,
 // exec into the job's pod, and what `k8sdrv doctor` asks about k8sdrv's
 // own account. A test adapts client-go's fake clientset to it.
 type Cluster interface {
 	Pods(namespace string) kubeapi.Pods
 	Events(namespace string) kubeapi.Events
 	Nodes() kubeapi.Nodes
+	Namespaces() kubeapi.Namespaces
+	DisruptionBudgets(namespace string) kubeapi.DisruptionBudgets
 	ServiceAccountExists(ctx context.Context, namespace, name string) (bool, error)
 	SecretExists(ctx context.Context, namespace, name string) (bool, error)
 	Executor(namespace, pod string) attach.Executor
@@ -65,6 +69,14 @@ func (c *apiCluster) Events(namespace string) kubeapi.Events {
 
 func (c *apiCluster) Nodes() kubeapi.Nodes {
 	return kubeapi.NodeClient{Client: c.core}
+}
+
+func (c *apiCluster) Namespaces() kubeapi.Namespaces {
+	return kubeapi.NamespaceClient{Client: c.core}
+}
+
+func (c *apiCluster) DisruptionBudgets(namespace string) kubeapi.DisruptionBudgets {
+	return kubeapi.DisruptionBudgetClient{Client: c.core, Namespace: namespace}
 }
 
 func (c *apiCluster) ServiceAccountExists(ctx context.Context, namespace, name string) (bool, error) {

@@ -84,6 +84,24 @@ var permissionNeeds = map[string]func(cfg *config.Config) (bool, string){
 	},
 	"serviceaccounts get": objectsCheckNeed,
 	"secrets get":         objectsCheckNeed,
+	"poddisruptionbudgets create": func(cfg *config.Config) (bool, string) {
+		if !cfg.PodDisruptionBudget {
+			return false, "not needed without pod_disruption_budget"
+		}
+		return true, "for pod_disruption_budget"
+	},
+	"namespaces create": namespacePerJobNeed,
+	"namespaces delete": namespacePerJobNeed,
+	"namespaces get":    namespacePerJobNeed,
+	"namespaces list":   namespacePerJobNeed,
+	"namespaces watch":  namespacePerJobNeed,
+}
+
+func namespacePerJobNeed(cfg *config.Config) (bool, string) {
+	if !cfg.NamespacePerJob {
+		return false, "not needed without namespace_per_job"
+	}
+	return true, "for namespace_per_job"
 }
 
 func objectsCheckNeed(cfg *config.Config) (bool, string) {
@@ -108,10 +126,16 @@ func permissionChecks(ctx context.Context, cluster Cluster, cfg *config.Config, 
 }
 
 func permissionCheck(ctx context.Context, cluster Cluster, cfg *config.Config, p permission, who string) Check {
-	name := "permission " + p.resource + " " + p.verb
+	qualified := p.qualified()
+	name := "permission " + qualified + " " + p.verb
 	where, ns := "in namespace "+cfg.Namespace, cfg.Namespace
-	if p.clusterWide {
+	switch {
+	case p.clusterWide:
 		where, ns = "cluster-wide", ""
+	case cfg.NamespacePerJob:
+		// Each job's namespace is new: only a grant in every namespace
+		// reaches it.
+		where, ns = "in every namespace (namespace_per_job)", ""
 	}
 	resource, sub, _ := strings.Cut(p.resource, "/")
 	ctx, cancel := context.WithTimeout(ctx, doctorCallTimeout)
@@ -119,7 +143,7 @@ func permissionCheck(ctx context.Context, cluster Cluster, cfg *config.Config, p
 	// kubeAPI: none: every authenticated user may create selfsubjectaccessreviews
 	review, err := cluster.AccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: ns, Verb: p.verb, Resource: resource, Subresource: sub,
+			Namespace: ns, Verb: p.verb, Group: p.group, Resource: resource, Subresource: sub,
 		}},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -132,7 +156,7 @@ func permissionCheck(ctx context.Context, cluster Cluster, cfg *config.Config, p
 	if review.Status.Allowed {
 		return passed(name, semicolonJoin("granted "+where, why))
 	}
-	grant := fmt.Sprintf("grant %s on %s %s to %s (examples/rbac.yaml)", p.verb, p.resource, where, who)
+	grant := fmt.Sprintf("grant %s on %s %s to %s (examples/rbac.yaml)", p.verb, qualified, where, who)
 	if !needed {
 		return Check{Name: name, OK: true, Detail: "not granted " + where + "; " + why, Fix: "to have it, " + grant}
 	}
@@ -194,6 +218,9 @@ func (d *Driver) dryRunCheck(ctx context.Context, cluster Cluster, cfg *config.C
 	if err != nil {
 		return failed(name, err.Error(), "correct the configuration")
 	}
+	if cfg.NamespacePerJob {
+		return namespaceDryRunCheck(ctx, cluster, jc)
+	}
 	pods, err := podbuilder.Build(jc)
 	if err != nil {
 		return failed(name, "build pod: "+err.Error(), "correct the configuration")
@@ -221,4 +248,23 @@ func dryRunFix(err error, ns string) string {
 		return "see the permission lines above"
 	}
 	return "the API server refuses the pod k8sdrv would create: correct the setting the message names"
+}
+
+// namespaceDryRunCheck, under namespace_per_job, has the API server check
+// the creation of a job's namespace without making it: a pod cannot be
+// checked in a namespace that does not exist yet.
+func namespaceDryRunCheck(ctx context.Context, cluster Cluster, jc *config.JobConfig) Check {
+	const name = "job namespace"
+	jc.Job.ID = "0"
+	jc.Namespace = config.JobNamespace(jc.Job.ID)
+	ns := podbuilder.Namespace(jc)
+	ctx, cancel := context.WithTimeout(ctx, doctorCallTimeout)
+	defer cancel()
+	// kubeAPI: namespaces, create
+	_, err := cluster.Namespaces().Create(ctx, ns, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil {
+		return failed(name, "server-side dry run: "+kubeapi.Failed("create", "namespace", "", ns.Name, err).Error(),
+			"see the permission lines above; admission must let k8sdrv create namespaces ci-job-<job id>")
+	}
+	return passed(name, "the API server would create namespace "+ns.Name+" (server-side dry run); with namespace_per_job the pod is checked only when a job runs, in its own namespace")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,7 +100,7 @@ func TestDoctorPassesAGoodSetup(t *testing.T) {
 	lines, err := d.doctor(t, DoctorOptions{})
 	assert.NilError(t, err)
 	for _, p := range permissions {
-		assert.Assert(t, is.Contains(line(t, lines, "permission "+p.resource+" "+p.verb), "ok    "))
+		assert.Assert(t, is.Contains(line(t, lines, "permission "+p.qualified()+" "+p.verb), "ok    "))
 	}
 	assert.Assert(t, is.Contains(line(t, lines, "api server"), "ok    api server: reachable"))
 	assert.Assert(t, is.Contains(line(t, lines, "node architecture"), "amd64 (1 node)"))
@@ -212,4 +213,36 @@ func TestDoctorPermissionNeedsNameRealPermissions(t *testing.T) {
 	for key := range permissionNeeds {
 		assert.Assert(t, known[key], "permissionNeeds has %q, which no kubeAPI comment names", key)
 	}
+}
+
+// TestDoctorUnderNamespacePerJob: the namespaced permissions are asked
+// for every namespace (a job's namespace does not exist yet), the
+// namespace permissions become needed, and the job's namespace, not a
+// pod, is dry-run.
+func TestDoctorUnderNamespacePerJob(t *testing.T) {
+	d := newDoctor(t, "namespaces create")
+	d.cfg.NamespacePerJob, d.cfg.PodDisruptionBudget = true, true
+	var namespaces []string
+	d.client.PrependReactor("create", "selfsubjectaccessreviews", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		review := action.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+		namespaces = append(namespaces, review.Spec.ResourceAttributes.Namespace)
+		return false, nil, nil
+	})
+	var dryRun bool
+	d.client.PrependReactor("create", "namespaces", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		create := action.(k8stesting.CreateActionImpl)
+		dryRun = len(create.CreateOptions.DryRun) > 0
+		return dryRun, create.Object, nil
+	})
+	lines, err := d.doctor(t, DoctorOptions{})
+	assert.Assert(t, errors.Is(err, ErrDoctorFailed))
+	assert.DeepEqual(t, slices.Compact(namespaces), []string{""})
+	assert.Check(t, is.Contains(line(t, lines, "permission namespaces create"),
+		"FAIL  permission namespaces create: not granted cluster-wide; for namespace_per_job"))
+	assert.Check(t, is.Contains(line(t, lines, "permission pods create"),
+		"ok    permission pods create: granted in every namespace (namespace_per_job)"))
+	assert.Check(t, is.Contains(line(t, lines, "permission policy/poddisruptionbudgets create"),
+		"ok    permission policy/poddisruptionbudgets create: granted in every namespace (namespace_per_job); for pod_disruption_budget"))
+	assert.Check(t, is.Contains(line(t, lines, "job namespace"), "ok    job namespace: the API server would create namespace ci-job-0"))
+	assert.Check(t, dryRun)
 }

@@ -98,6 +98,10 @@ type fakeCluster struct {
 func (f fakeCluster) Pods(ns string) kubeapi.Pods     { return f.CoreV1().Pods(ns) }
 func (f fakeCluster) Events(ns string) kubeapi.Events { return f.CoreV1().Events(ns) }
 func (f fakeCluster) Nodes() kubeapi.Nodes            { return f.CoreV1().Nodes() }
+func (f fakeCluster) Namespaces() kubeapi.Namespaces  { return f.CoreV1().Namespaces() }
+func (f fakeCluster) DisruptionBudgets(ns string) kubeapi.DisruptionBudgets {
+	return f.PolicyV1().PodDisruptionBudgets(ns)
+}
 
 func (f fakeCluster) ServiceAccountExists(ctx context.Context, ns, name string) (bool, error) {
 	return found(f.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{}))
@@ -147,7 +151,7 @@ func (d *testDriver) setStatusWhenCreated(t *testing.T, statuses ...corev1.Conta
 	d.client.PrependWatchReactor("pods", func(action k8stesting.Action) (bool, watch.Interface, error) {
 		w := watch.NewFake()
 		go func() {
-			list, _ := d.client.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{})
+			list, _ := d.client.CoreV1().Pods(action.GetNamespace()).List(context.Background(), metav1.ListOptions{})
 			pod := list.Items[0].DeepCopy()
 			pod.Status.Phase = corev1.PodPending
 			pod.Status.ContainerStatuses = statuses

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,10 +37,12 @@ type GCOptions struct {
 }
 
 // GC finds k8sdrv's pods whose job is over (terminated, past their
-// activeDeadlineSeconds plus Grace, or older than MaxAge) and reports
-// them, one line each on stdout; with Delete it deletes them. It selects
-// by k8sdrv's labels and the runner's, and checks both again on every pod
-// it lists, so it never touches anything else.
+// activeDeadlineSeconds plus Grace, or older than MaxAge) and, under
+// namespace_per_job, the jobs' namespaces whose job is over
+// (gcJobNamespaces), and reports them, one line each on stdout; with
+// Delete it deletes them. It selects by k8sdrv's labels and the
+// runner's, and checks both again on every object it lists, so it never
+// touches anything else.
 func (d *Driver) GC(ctx context.Context, cfg *config.Config, o GCOptions) error {
 	if o.Runner == "" && !o.AllRunners {
 		return errors.New("gc: give --runner <short token> (this runner's pods) or --all-runners")
@@ -65,7 +68,81 @@ func (d *Driver) GC(ctx context.Context, cfg *config.Config, o GCOptions) error 
 		}
 		fmt.Fprintf(d.Stdout, "gc: namespace %s: %s %d pod(s)\n", ns, verb, found)
 	}
+	if cfg.NamespacePerJob {
+		errs = append(errs, d.gcJobNamespaces(ctx, cfg, cluster, selector, o))
+	}
 	return errors.Join(errs...)
+}
+
+// gcJobNamespaces collects the jobs' own namespaces (namespace_per_job)
+// whose job is over: every k8sdrv pod in it is over, or it holds none
+// and is older than Grace (prepare creates the pod right after the
+// namespace). Its pods are deleted first, then the namespace.
+func (d *Driver) gcJobNamespaces(ctx context.Context, cfg *config.Config, cluster Cluster, selector map[string]string, o GCOptions) error {
+	ours := labels.SelectorFromSet(selector)
+	// kubeAPI: namespaces, list
+	list, err := cluster.Namespaces().List(ctx, metav1.ListOptions{LabelSelector: ours.String()})
+	if err != nil {
+		return kubeapi.Failed("list", "namespaces", "", "", err)
+	}
+	verb := "would delete"
+	if o.Delete {
+		verb = "deleted"
+	}
+	found := 0
+	var errs []error
+	for i := range list.Items {
+		ns := &list.Items[i]
+		if ns.DeletionTimestamp != nil || ns.Labels[podbuilder.LabelJobID] == "" || !ours.Matches(labels.Set(ns.Labels)) {
+			continue
+		}
+		reason, over, err := namespaceOver(ctx, cluster, ns, ours, o)
+		if err != nil || !over {
+			errs = append(errs, err)
+			continue
+		}
+		if o.Delete {
+			dctx, cancel := context.WithTimeout(ctx, cfg.CleanupResourcesTimeout.Duration)
+			err := deleteJobNamespace(dctx, cluster, ns, selector, cfg.CleanupGracePeriodSeconds)
+			cancel()
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		found++
+		fmt.Fprintf(d.Stdout, "%s namespace %s (job %s): %s\n", verb, ns.Name, ns.Labels[podbuilder.LabelJobID], reason)
+	}
+	fmt.Fprintf(d.Stdout, "gc: job namespaces (namespace_per_job): %s %d\n", verb, found)
+	return errors.Join(errs...)
+}
+
+// namespaceOver says whether the job of its own namespace ns is over, and why.
+func namespaceOver(ctx context.Context, cluster Cluster, ns *corev1.Namespace, ours labels.Selector, o GCOptions) (string, bool, error) {
+	// kubeAPI: pods, list
+	pods, err := cluster.Pods(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: ours.String()})
+	if err != nil {
+		return "", false, kubeapi.Failed("list", "pods", ns.Name, "", err)
+	}
+	now := o.Now()
+	var reasons []string
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		reason, over := jobOver(pod, now, o)
+		if !over && pod.DeletionTimestamp == nil {
+			return "", false, nil // the job still runs
+		}
+		if over {
+			reasons = append(reasons, "pod "+pod.Name+" "+reason)
+		}
+	}
+	if len(reasons) > 0 {
+		return strings.Join(reasons, "; "), true, nil
+	}
+	if age := now.Sub(ns.CreationTimestamp.Time); age > o.Grace {
+		return fmt.Sprintf("holds no pod of its job, %s old", age.Round(time.Second)), true, nil
+	}
+	return "", false, nil
 }
 
 // gcNamespace collects one namespace and returns how many pods it found

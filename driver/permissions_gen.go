@@ -2,19 +2,25 @@
 
 package driver
 
-// permissions are the resource and verb of every `// kubeAPI:` comment in
-// k8sdrv's code, cluster-wide where examples/rbac.yaml grants them in a
-// ClusterRole: what `k8sdrv doctor` checks.
+// permissions are the API group, resource and verb of every `// kubeAPI:`
+// comment in k8sdrv's code, cluster-wide where examples/rbac.yaml grants
+// them only in a ClusterRole: what `k8sdrv doctor` checks.
 var permissions = []permission{
-	{resource: "events", verb: "list", clusterWide: false},
-	{resource: "nodes", verb: "list", clusterWide: true},
-	{resource: "pods", verb: "create", clusterWide: false},
-	{resource: "pods", verb: "delete", clusterWide: false},
-	{resource: "pods", verb: "get", clusterWide: false},
-	{resource: "pods", verb: "list", clusterWide: false},
-	{resource: "pods", verb: "watch", clusterWide: false},
-	{resource: "pods/exec", verb: "create", clusterWide: false},
-	{resource: "pods/exec", verb: "get", clusterWide: false},
-	{resource: "secrets", verb: "get", clusterWide: false},
-	{resource: "serviceaccounts", verb: "get", clusterWide: false},
+	{group: "", resource: "events", verb: "list", clusterWide: false},
+	{group: "", resource: "namespaces", verb: "create", clusterWide: true},
+	{group: "", resource: "namespaces", verb: "delete", clusterWide: true},
+	{group: "", resource: "namespaces", verb: "get", clusterWide: true},
+	{group: "", resource: "namespaces", verb: "list", clusterWide: true},
+	{group: "", resource: "namespaces", verb: "watch", clusterWide: true},
+	{group: "", resource: "nodes", verb: "list", clusterWide: true},
+	{group: "", resource: "pods", verb: "create", clusterWide: false},
+	{group: "", resource: "pods", verb: "delete", clusterWide: false},
+	{group: "", resource: "pods", verb: "get", clusterWide: false},
+	{group: "", resource: "pods", verb: "list", clusterWide: false},
+	{group: "", resource: "pods", verb: "watch", clusterWide: false},
+	{group: "", resource: "pods/exec", verb: "create", clusterWide: false},
+	{group: "", resource: "pods/exec", verb: "get", clusterWide: false},
+	{group: "policy", resource: "poddisruptionbudgets", verb: "create", clusterWide: false},
+	{group: "", resource: "secrets", verb: "get", clusterWide: false},
+	{group: "", resource: "serviceaccounts", verb: "get", clusterWide: false},
 }

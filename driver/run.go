@@ -42,6 +42,9 @@ func (d *Driver) Run(ctx context.Context, jc *config.JobConfig, scriptPath, stag
 	if id := d.identity(); !state.belongsTo(id) {
 		return foreignStateError(d.Env.TmpDir, state, id)
 	}
+	if state.Pod == "" {
+		return fmt.Errorf("%w %s: it names the job's namespace %s but no pod: prepare did not finish", errNoState, statePath(d.Env.TmpDir), state.JobNamespace.Name)
+	}
 	script, err := os.ReadFile(scriptPath)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", stage, err)

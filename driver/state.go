@@ -33,6 +33,17 @@ type State struct {
 	DriverDir string        `json:"driver_dir"`
 	Job       *job.Identity `json:"job,omitempty"`
 	Pods      []PodRef      `json:"pods,omitempty"`
+	// JobNamespace is the namespace prepare created for the job
+	// (namespace_per_job), recorded before any pod: a state may name it
+	// and no pod yet.
+	JobNamespace *NamespaceRef `json:"job_namespace,omitempty"`
+}
+
+// NamespaceRef names the job's own namespace; the UID keeps cleanup from
+// deleting a later namespace of the same name.
+type NamespaceRef struct {
+	Name string `json:"name"`
+	UID  string `json:"uid"`
 }
 
 // PodRef names one pod; the UID keeps a delete from hitting a later pod of
@@ -51,6 +62,9 @@ func (s *State) add(pod PodRef) {
 
 // allPods returns every pod prepare created for the job.
 func (s *State) allPods() []PodRef {
+	if s.Pod == "" {
+		return nil
+	}
 	if len(s.Pods) == 0 {
 		return []PodRef{{Namespace: s.Namespace, Name: s.Pod, UID: s.UID}}
 	}
@@ -116,15 +130,24 @@ func loadState(dir string) (*State, error) {
 	return &s, nil
 }
 
-// check refuses a state naming what prepare never wrote: a pod the API
-// server would not have named so, or a relative driver_dir. run would
+// check refuses a state naming what prepare never wrote: a pod or
+// namespace the API server would not have named so, or a relative
+// driver_dir. A state without a pod must name the job's namespace. run would
 // exec, and cleanup delete, by these names.
 func (s *State) check() error {
-	if s.Pod == "" {
+	if s.Pod == "" && s.JobNamespace == nil {
 		return errors.New("it names no pod")
 	}
 	if s.DriverDir != "" && !path.IsAbs(s.DriverDir) {
 		return fmt.Errorf("driver_dir %q is not an absolute path", s.DriverDir)
+	}
+	if s.JobNamespace != nil {
+		if msgs := validation.IsDNS1123Label(s.JobNamespace.Name); len(msgs) > 0 {
+			return fmt.Errorf("job_namespace %q is not a valid namespace", s.JobNamespace.Name)
+		}
+	}
+	if s.Pod == "" {
+		return nil
 	}
 	if err := checkPodRef(PodRef{Namespace: s.Namespace, Name: s.Pod}); err != nil {
 		return err

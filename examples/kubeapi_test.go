@@ -82,6 +82,10 @@ func apiCall(info *types.Info, call *ast.CallExpr) (string, bool) {
 		return "pods, " + strings.ToLower(fn.Name()), true
 	case "github.com/k8sdrv/k8sdrv/kubeapi.Events":
 		return "events, " + strings.ToLower(fn.Name()), true
+	case "github.com/k8sdrv/k8sdrv/kubeapi.Namespaces":
+		return "namespaces, " + strings.ToLower(fn.Name()), true
+	case "github.com/k8sdrv/k8sdrv/kubeapi.DisruptionBudgets":
+		return "policy/poddisruptionbudgets, " + strings.ToLower(fn.Name()), true
 	case "k8s.io/client-go/rest.Interface":
 		switch fn.Name() {
 		case "Get", "Post", "Put", "Patch", "Delete", "Verb":

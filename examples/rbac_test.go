@@ -25,7 +25,7 @@ func TestRBACRoleMatchesCode(t *testing.T) {
 	want := codePermissions(t)
 	got := map[string][]string{}
 	for _, rule := range roleRules(t, "rbac.yaml") {
-		for _, resource := range rule.Resources {
+		for _, resource := range ruleResources(rule) {
 			for _, verb := range rule.Verbs {
 				got[resource] = appendUnique(got[resource], verb)
 			}
@@ -85,6 +85,22 @@ func roleRules(t *testing.T, path string) []rbacv1.PolicyRule {
 	}
 	assert.Assert(t, len(rules) > 0, "%s has no Role", path)
 	return rules
+}
+
+// ruleResources names a rule's resources as the `// kubeAPI:` comments
+// do: "pods", "pods/exec" in the core group, "<group>/<resource>" in
+// another ("policy/poddisruptionbudgets").
+func ruleResources(rule rbacv1.PolicyRule) []string {
+	var out []string
+	for _, group := range rule.APIGroups {
+		for _, r := range rule.Resources {
+			if group != "" {
+				r = group + "/" + r
+			}
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func appendUnique(list []string, s string) []string {

@@ -1,5 +1,6 @@
 // Package kubeapi is the slice of the Kubernetes API that k8sdrv uses:
-// pods and their exec subresource, events, nodes, and existence checks
+// pods and their exec subresource, events, nodes, namespaces and
+// PodDisruptionBudgets (namespaces.go), and existence checks
 // (and, for `k8sdrv doctor`, the server's version and reviews of its own
 // account's permissions, in review.go). It registers core/v1 only. client-go's full
 // clientset registers every API group at process start (about 7 ms and a

@@ -104,7 +104,7 @@ func newApp(env driver.RunnerEnv, environ []string, stdout io.Writer, stderr *dr
 				UsageText: "k8sdrv --config FILE prepare [--dry-run]\n\n" +
 					"Example (the pod of a job, as YAML, without a cluster):\n" +
 					"   CUSTOM_ENV_CI_JOB_ID=1 CUSTOM_ENV_CI_JOB_IMAGE=alpine:3.20 k8sdrv --config k8sdrv.toml prepare --dry-run",
-				Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "print the pod as YAML; contact no cluster"}},
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "print the pod (and the job's namespace and pod disruption budget, when configured) as YAML; contact no cluster"}},
 				Action: withDriver(prepare),
 			},
 			{
@@ -217,7 +217,9 @@ func gcCommand(withDriver func(stageFunc) cli.ActionFunc) *cli.Command {
 			"   k8sdrv --config /etc/k8sdrv/config.toml gc --runner $RUNNER_SHORT_TOKEN --delete",
 		Description: "A pod is over when it has terminated, has outlived its activeDeadlineSeconds\n" +
 			"(the job timeout) by --grace, or is older than --max-age. Only pods with k8sdrv's\n" +
-			"labels and the runner's are looked at.",
+			"labels and the runner's are looked at. With namespace_per_job in the configuration,\n" +
+			"the jobs' own namespaces with those labels are collected too, once their pods are\n" +
+			"over or, holding none, they are older than --grace.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "runner", Usage: "the runner's short token (CI_RUNNER_SHORT_TOKEN): only its pods"},
 			&cli.BoolFlag{Name: "all-runners", Usage: "every runner's pods (k8sdrv's labels still required)"},
