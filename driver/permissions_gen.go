@@ -15,6 +15,7 @@ var permissions = []permission{
 	{resource: "pods", verb: "watch", clusterWide: false},
 	{resource: "pods/exec", verb: "create", clusterWide: false},
 	{resource: "pods/exec", verb: "get", clusterWide: false},
+	{resource: "pods/log", verb: "get", clusterWide: false},
 	{resource: "secrets", verb: "get", clusterWide: false},
 	{resource: "serviceaccounts", verb: "get", clusterWide: false},
 }

@@ -32,9 +32,11 @@ func (d *Driver) DryRun(jc *config.JobConfig) error {
 }
 
 // Prepare creates the job's pod, records it in $TMPDIR and waits, with a
-// watch bounded by poll_timeout, until all its containers run. A pod that
-// cannot start is deleted before Prepare returns; one whose image pull
-// failed is created again with the next pull policy, while there is one.
+// watch bounded by poll_timeout, until all its containers run, then, for
+// at most wait_for_services_timeout, until its services listen on their
+// ports. A pod that cannot start is deleted before Prepare returns; one
+// whose image pull failed is created again with the next pull policy,
+// while there is one.
 func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 	if d.Env.TmpDir == "" {
 		return fmt.Errorf("TMPDIR is not set: prepare keeps the job's state there")
@@ -49,13 +51,17 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 	if err != nil {
 		return fmt.Errorf("build pod: %w", err)
 	}
+	services, err := podbuilder.Services(jc)
+	if err != nil {
+		return err
+	}
 	if err := d.checkResources(ctx, jc.Config); err != nil {
 		return err
 	}
 	id := d.identity()
 	state := &State{Job: &id, DriverDir: jc.JobDriverDir(jc.Job)}
 	for attempt, pod := range pods {
-		err = d.start(ctx, jc.Config, pod, state)
+		err = d.start(ctx, jc.Config, pod, services, state)
 		var pull *pullError
 		if err == nil || !errors.As(err, &pull) || attempt+1 == len(pods) {
 			return err
@@ -66,8 +72,8 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 }
 
 // start creates one pod, adds it to the job's state, and waits until it
-// runs; a pod that cannot start is deleted.
-func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod, state *State) error {
+// runs and its services listen; a pod that cannot start is deleted.
+func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod, services []podbuilder.Service, state *State) error {
 	cluster, err := d.clusterAccess(cfg)
 	if err != nil {
 		return err
@@ -84,7 +90,13 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod,
 	}
 	d.Log.Info().Msgf("Created pod %s/%s", created.Namespace, created.Name)
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
-	if err := d.waitRunning(ctx, cluster, cfg, created, start, timeout); err != nil {
+	w, err := d.waitPod(ctx, cluster, cfg, created, start, timeout)
+	if err == nil {
+		err = d.waitServices(ctx, cluster, cfg, w, services)
+	}
+	w.stop()
+	if err != nil {
+		err = d.explainServiceExit(ctx, cluster, w.last, services, err)
 		d.printWarningEvents(cfg, cluster, state.Namespace, state.Pod)
 		d.deletePod(cfg, state)
 		return err
