@@ -130,3 +130,54 @@ func TestIntegrationAPIRequestsOfServices(t *testing.T) {
 	}
 	assert.Check(t, execs == 1, "prepare's requests: %v", waitedCounts)
 }
+
+// busyboxService is a job service running sh in the busybox image.
+func busyboxService(alias, script string, port int) map[string]any {
+	s := healthchecked(envOr("K8SDRV_E2E_BUSYBOX_IMAGE", "k8sdrv.local/busybox:1"), alias, port)
+	s["entrypoint"] = []string{"sh", "-c", script}
+	return s
+}
+
+// TestRealServiceWaitedFor: a service that takes 3 s to listen is waited
+// for, so that the first stage reaches it at once.
+func TestRealServiceWaitedFor(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{response: map[string]any{"services": []map[string]any{
+		busyboxService("web", "sleep 3; exec httpd -f -p 8080", 8080),
+	}}})
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Check(t, is.Regexp(`(?m)^Services listening after [0-9.]+s: web \(.*busybox.*\) on port 8080 after [0-9.]+s$`, r.stderr))
+	r = j.run("build_script", "exec 3<>/dev/tcp/web/8080\nprintf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3\nhead -c 8 <&3; echo\n")
+	assert.Equal(t, r.code, 0, r.stdout+r.stderr)
+	assert.Equal(t, r.stdout, "HTTP/1.0\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestRealServiceExits: a service that exits fails prepare with its exit
+// code, reason and last log lines, as the job's failure.
+func TestRealServiceExits(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{response: map[string]any{"services": []map[string]any{
+		busyboxService("db", "echo starting; echo 'fatal: no configuration' >&2; sleep 1; exit 3", 5432),
+	}}})
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 1, r.stderr)
+	assert.Check(t, is.Regexp(`ERROR: k8sdrv: service db \(.*busybox.*\) failed before the job's stages could start: container svc-0 terminated: exit code 3, reason Error`, r.stderr))
+	assert.Check(t, is.Contains(r.stderr, "  starting\n  fatal: no configuration\n"))
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestRealServiceNeverListens: a service that runs but never listens on
+// its port fails prepare after wait_for_services_timeout, naming it.
+func TestRealServiceNeverListens(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{config: "wait_for_services_timeout = 3", response: map[string]any{"services": []map[string]any{
+		busyboxService("db", "echo waiting forever; exec sleep 600", 9999),
+	}}})
+	r := j.call("prepare")
+	assert.Equal(t, r.code, 1, r.stderr)
+	assert.Check(t, is.Regexp(`ERROR: k8sdrv: service db \(.*busybox.*\) did not listen on port 9999 within wait_for_services_timeout \(3s\)`, r.stderr))
+	assert.Check(t, is.Contains(r.stderr, "  waiting forever\n"))
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
