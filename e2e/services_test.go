@@ -148,9 +148,9 @@ func TestRealServiceWaitedFor(t *testing.T) {
 	r := j.call("prepare")
 	assert.Equal(t, r.code, 0, r.stderr)
 	assert.Check(t, is.Regexp(`(?m)^Services listening after [0-9.]+s: web \(.*busybox.*\) on port 8080 after [0-9.]+s$`, r.stderr))
-	r = j.run("build_script", "exec 3<>/dev/tcp/web/8080\nprintf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3\nhead -c 8 <&3; echo\n")
+	r = j.run("build_script", "exec 3<>/dev/tcp/web/8080\nprintf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3\nhead -c 7 <&3; echo\n")
 	assert.Equal(t, r.code, 0, r.stdout+r.stderr)
-	assert.Equal(t, r.stdout, "HTTP/1.0\n")
+	assert.Equal(t, r.stdout, "HTTP/1.\n") // busybox httpd answers with 1.1
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
 
