@@ -22,6 +22,9 @@ const (
 	DefaultPollInterval            = 3
 	DefaultCleanupResourcesTimeout = 5 * time.Minute
 	DefaultReconnectTimeout        = 5 * time.Minute
+	// DefaultWaitForServicesTimeout is GitLab Runner's default of
+	// wait_for_services_timeout, in seconds.
+	DefaultWaitForServicesTimeout = 30
 )
 
 // Config is the operator's configuration. Field tags name the TOML key and
@@ -73,6 +76,11 @@ type Config struct {
 	PollTimeout             int      `toml:"poll_timeout" envconfig:"K8SDRV_POLL_TIMEOUT"`
 	PollInterval            int      `toml:"poll_interval" envconfig:"K8SDRV_POLL_INTERVAL"`
 	CleanupResourcesTimeout Duration `toml:"cleanup_resources_timeout" envconfig:"K8SDRV_CLEANUP_RESOURCES_TIMEOUT"`
+	// WaitForServicesTimeout is how many seconds prepare waits for the
+	// services to listen on their ports (0: the default, -1: no wait).
+	// GitLab Runner keeps it in [runners.docker]; a pasted [[runners]]
+	// entry may have it there (decodeRunner).
+	WaitForServicesTimeout int `toml:"wait_for_services_timeout" envconfig:"K8SDRV_WAIT_FOR_SERVICES_TIMEOUT"`
 
 	Services []Service `toml:"services" ignored:"true"`
 	Volumes  Volumes   `toml:"volumes" ignored:"true"`
@@ -100,6 +108,12 @@ type Config struct {
 	// Warnings are problems that do not stop k8sdrv, such as deprecated
 	// keys; prepare prints them to the job log.
 	Warnings []string `toml:"-" ignored:"true"`
+}
+
+// ServicesWait returns how long prepare waits for the services to listen
+// on their ports; false when wait_for_services_timeout turns it off.
+func (c *Config) ServicesWait() (time.Duration, bool) {
+	return time.Duration(c.WaitForServicesTimeout) * time.Second, c.WaitForServicesTimeout > 0
 }
 
 // Service is a config-level service container, started for every job.
@@ -174,6 +188,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = DefaultPollInterval
+	}
+	if c.WaitForServicesTimeout == 0 {
+		c.WaitForServicesTimeout = DefaultWaitForServicesTimeout
 	}
 	if c.CleanupResourcesTimeout.Duration == 0 {
 		c.CleanupResourcesTimeout.Duration = DefaultCleanupResourcesTimeout

@@ -28,6 +28,11 @@ type runnerEntry struct {
 	BuildsDir  *string        `toml:"builds_dir"`
 	CacheDir   *string        `toml:"cache_dir"`
 	Kubernetes toml.Primitive `toml:"kubernetes"`
+	// Docker is where GitLab Runner reads wait_for_services_timeout; the
+	// rest of [runners.docker] is gitlab-runner's own.
+	Docker struct {
+		WaitForServicesTimeout *int `toml:"wait_for_services_timeout"`
+	} `toml:"docker"`
 }
 
 // origin is where the file keeps k8sdrv's keys, so that a problem found
@@ -70,7 +75,8 @@ func decodeFile(path string, data []byte, cfg *Config) (from *origin, unknown []
 
 // decodeRunner decodes [runners.kubernetes] over the top-level keys, then
 // the runner-level builds_dir and cache_dir, which is where gitlab-runner
-// reads them.
+// reads them, and [runners.docker]'s wait_for_services_timeout unless
+// [runners.kubernetes] or the top level sets one.
 func (o *origin) decodeRunner(md *toml.MetaData, raw toml.Primitive, cfg *Config) error {
 	// Decoding into any tells the shape apart without marking keys decoded.
 	var shape any
@@ -104,6 +110,9 @@ func (o *origin) decodeRunner(md *toml.MetaData, raw toml.Primitive, cfg *Config
 	}
 	if entry.CacheDir != nil {
 		cfg.CacheDir = *entry.CacheDir
+	}
+	if t := entry.Docker.WaitForServicesTimeout; t != nil && cfg.WaitForServicesTimeout == 0 {
+		cfg.WaitForServicesTimeout = *t
 	}
 	return nil
 }
@@ -223,6 +232,9 @@ func (o *origin) locate(p *problem, path []string) *located {
 			places = append(places, place{o.runner, "runners."})
 		}
 		places = append(places, place{append(slices.Clone(o.runner), "kubernetes"), "runners.kubernetes."})
+		if path[0] == "wait_for_services_timeout" {
+			places = append(places, place{append(slices.Clone(o.runner), "docker"), "runners.docker."})
+		}
 	}
 	places = append(places, place{nil, ""})
 	for _, pl := range places {

@@ -12,7 +12,7 @@ import (
 // that the API server or the container runtime would refuse later: an
 // image name that is no image reference, a service without an image, an
 // alias that is no host name, a service variable that is no environment
-// variable name. Without it these failed at create or pull time, as
+// variable name, a port to wait for that is no TCP port. Without it these failed at create or pull time, as
 // system failures that the runner retries in vain.
 func checkJobInput(j *job.Job) []error {
 	var errs []error
@@ -37,6 +37,9 @@ func checkJobInput(j *job.Job) []error {
 			if msgs := validation.IsEnvVarName(v.Key); len(msgs) > 0 {
 				errs = append(errs, jobErrorf("%s %s: variable %q is not a valid environment variable name: %s", key, s.Name, v.Key, msgs[0]))
 			}
+		}
+		if _, err := s.ReadinessPorts(); err != nil {
+			errs = append(errs, jobErrorf("%s %s: %v", key, s.Name, err))
 		}
 	}
 	return errs

@@ -46,6 +46,7 @@ func withDefaults() Config {
 		PollInterval:            DefaultPollInterval,
 		CleanupResourcesTimeout: Duration{DefaultCleanupResourcesTimeout},
 		ReconnectTimeout:        Duration{DefaultReconnectTimeout},
+		WaitForServicesTimeout:  DefaultWaitForServicesTimeout,
 		Retry:                   Retry{QuotaWaitTimeout: Duration{DefaultPollTimeout * time.Second}},
 	}
 }
@@ -84,6 +85,7 @@ driver_dir = "/opt/k8sdrv"
 logs_base_dir = "/tmp"
 scripts_base_dir = "/tmp/"
 reconnect_timeout = "2m"
+wait_for_services_timeout = 45
 quota_wait_timeout = "10m"
 retry_limit = 7
 retry_backoff_max = 4000
@@ -275,10 +277,11 @@ func fullKubernetes() Config {
 			{Name: "redis:7", Alias: "cache", Entrypoint: []string{"redis-server"}, Command: []string{"--port", "6380"}, Environment: []string{"REDIS_ARGS=--save ''", "TZ=UTC"}},
 			{Name: "postgres:16"},
 		},
-		DriverDir:        "/opt/k8sdrv",
-		LogsBaseDir:      "/tmp",
-		ScriptsBaseDir:   "/tmp/",
-		ReconnectTimeout: Duration{2 * time.Minute},
+		DriverDir:              "/opt/k8sdrv",
+		LogsBaseDir:            "/tmp",
+		ScriptsBaseDir:         "/tmp/",
+		ReconnectTimeout:       Duration{2 * time.Minute},
+		WaitForServicesTimeout: 45,
 		Pod: Pod{
 			NodeSelector:    map[string]string{"kubernetes.io/arch": "amd64"},
 			NodeTolerations: map[string]string{"node-role=ci": "NoSchedule", "onlyKey": "", "empty.value=": "PreferNoSchedule"},
@@ -575,4 +578,48 @@ func TestLoadIgnoresUnprefixedEnvironment(t *testing.T) {
 	cfg, err := Load("")
 	assert.NilError(t, err)
 	assert.DeepEqual(t, *cfg, withDefaults())
+}
+
+// TestLoadWaitForServicesTimeout: k8sdrv reads wait_for_services_timeout
+// at the top level and in [runners.kubernetes], and also where GitLab
+// Runner keeps it, [runners.docker] of a pasted [[runners]] entry, unless
+// the Kubernetes section sets it; 0 is the default, -1 no wait.
+func TestLoadWaitForServicesTimeout(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want int
+	}{
+		{name: "unset", body: "", want: 30},
+		{name: "zero is the default", body: "wait_for_services_timeout = 0", want: 30},
+		{name: "off", body: "wait_for_services_timeout = -1", want: -1},
+		{name: "top level", body: "wait_for_services_timeout = 90", want: 90},
+		{name: "pasted section", body: "[runners.kubernetes]\nwait_for_services_timeout = 5", want: 5},
+		{name: "runners.docker", body: "[[runners]]\nexecutor = \"custom\"\n[runners.docker]\nwait_for_services_timeout = 120\nimage = \"x\"\n", want: 120},
+		{
+			name: "runners.kubernetes wins over runners.docker",
+			body: "[[runners]]\n[runners.docker]\nwait_for_services_timeout = 120\n[runners.kubernetes]\nwait_for_services_timeout = 10\n",
+			want: 10,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			cfg, err := Load(writeConfig(t, tc.body))
+			assert.NilError(t, err)
+			assert.Equal(t, cfg.WaitForServicesTimeout, tc.want)
+			wait, on := cfg.ServicesWait()
+			assert.Equal(t, on, tc.want > 0)
+			if on {
+				assert.Equal(t, wait, time.Duration(tc.want)*time.Second)
+			}
+		})
+	}
+	t.Run("environment", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv("K8SDRV_WAIT_FOR_SERVICES_TIMEOUT", "-1")
+		cfg, err := Load(writeConfig(t, "wait_for_services_timeout = 60"))
+		assert.NilError(t, err)
+		assert.Equal(t, cfg.WaitForServicesTimeout, -1)
+	})
 }

@@ -422,6 +422,18 @@ value = "v"`,
 			want: []string{"poll_timeout: want a positive number of seconds up to 9223372036, got -1", "poll_interval: want a positive number of seconds up to 9223372036, got -2"},
 		},
 		{
+			// -1 turns the wait off, as in GitLab Runner; other negative
+			// values are a mistake rather than another way to say it.
+			name: "wait_for_services_timeout below -1",
+			body: "wait_for_services_timeout = -5",
+			want: []string{":1: wait_for_services_timeout: want seconds up to 9223372036, or -1 to not wait for services, got -5"},
+		},
+		{
+			name: "wait_for_services_timeout in a pasted [runners.docker]",
+			body: "[[runners]]\n  [runners.docker]\n    wait_for_services_timeout = -2\n",
+			want: []string{":3: runners.docker.wait_for_services_timeout: want seconds up to 9223372036, or -1 to not wait for services, got -2"},
+		},
+		{
 			// A time.Duration holds 9223372036 s: one more would overflow
 			// into a negative poll_timeout that fails prepare at once.
 			name: "poll seconds that overflow a duration",

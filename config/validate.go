@@ -51,6 +51,9 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 			add(key, "want a positive number of seconds up to %d, got %d", maxSeconds, seconds)
 		}
 	}
+	if t := c.WaitForServicesTimeout; t < -1 || int64(t) > maxSeconds {
+		add("wait_for_services_timeout", "want seconds up to %d, or -1 to not wait for services, got %d", maxSeconds, t)
+	}
 	if c.ResourceAvailabilityCheckMaxAttempts < 0 {
 		add("resource_availability_check_max_attempts", "want zero or more, got %d", c.ResourceAvailabilityCheckMaxAttempts)
 	}

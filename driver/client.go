@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -17,8 +18,9 @@ import (
 // Cluster is the Kubernetes API as k8sdrv uses it: pods, their events,
 // the nodes (to tell whether a pod can ever fit one), the job's own
 // namespace (namespace_per_job) and its pod's PodDisruptionBudget
-// (pod_disruption_budget), the existence of the service account and pull secrets a pod names,
-// exec into the job's pod, and what `k8sdrv doctor` asks about k8sdrv's
+// (pod_disruption_budget), the existence of the service account and pull
+// secrets a pod names, exec into the job's pod, a container's log (a failed
+// service's last lines), and what `k8sdrv doctor` asks about k8sdrv's
 // own account. A test adapts client-go's fake clientset to it.
 type Cluster interface {
 	Pods(namespace string) kubeapi.Pods
@@ -29,6 +31,7 @@ type Cluster interface {
 	ServiceAccountExists(ctx context.Context, namespace, name string) (bool, error)
 	SecretExists(ctx context.Context, namespace, name string) (bool, error)
 	Executor(namespace, pod string) attach.Executor
+	PodLogs(ctx context.Context, namespace, pod string, opts *corev1.PodLogOptions) ([]byte, error)
 	ServerVersion(ctx context.Context) (*version.Info, error)
 	AccessReviews() kubeapi.AccessReviews
 	SelfReviews() kubeapi.SelfReviews
@@ -91,6 +94,12 @@ func (c *apiCluster) SecretExists(ctx context.Context, namespace, name string) (
 
 func (c *apiCluster) Executor(namespace, pod string) attach.Executor {
 	return &attach.PodExecutor{Config: c.rc, Client: c.core, Namespace: namespace, Pod: pod}
+}
+
+func (c *apiCluster) PodLogs(ctx context.Context, namespace, pod string, opts *corev1.PodLogOptions) ([]byte, error) {
+	// kubeAPI: pods/log, get
+	return c.core.Get().Namespace(namespace).Resource("pods").Name(pod).SubResource("log").
+		VersionedParams(opts, kubeapi.ParameterCodec).DoRaw(ctx)
 }
 
 func (c *apiCluster) ServerVersion(ctx context.Context) (*version.Info, error) {

@@ -82,6 +82,9 @@ var permissionNeeds = map[string]func(cfg *config.Config) (bool, string){
 		}
 		return true, "for print_pod_warning_events (on by default) and a cluster autoscaler's events"
 	},
+	"pods/log get": func(*config.Config) (bool, string) {
+		return false, "optional: with it, a service that fails or never listens during prepare is reported with its last log lines"
+	},
 	"serviceaccounts get": objectsCheckNeed,
 	"secrets get":         objectsCheckNeed,
 	"poddisruptionbudgets create": func(cfg *config.Config) (bool, string) {

@@ -59,7 +59,7 @@ func newTestDriver(t *testing.T) *testDriver {
 	environ := []string{"CUSTOM_ENV_CI_JOB_ID=42", "CUSTOM_ENV_CI_PROJECT_ID=7", "CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN=tok", "CUSTOM_ENV_CI_CONCURRENT_ID=0"}
 	var stdout, stderr bytes.Buffer
 	d := New(env, environ, "test", &stdout, &stderr)
-	d.Connect = func(*config.Config) (Cluster, error) { return fakeCluster{client, t}, nil }
+	d.Connect = func(*config.Config) (Cluster, error) { return fakeCluster{Clientset: client, t: t}, nil }
 	return &testDriver{Driver: d, cfg: cfg, client: client, stderr: &stderr}
 }
 
@@ -89,10 +89,11 @@ func (d *testDriver) cleanup() error {
 }
 
 // fakeCluster is Cluster on client-go's fake clientset; an exec fails
-// the test.
+// the test unless exec is set.
 type fakeCluster struct {
 	*fake.Clientset
-	t *testing.T
+	t    *testing.T
+	exec attach.Executor
 }
 
 func (f fakeCluster) Pods(ns string) kubeapi.Pods     { return f.CoreV1().Pods(ns) }
@@ -124,8 +125,14 @@ func (f fakeCluster) SelfReviews() kubeapi.SelfReviews {
 }
 
 func (f fakeCluster) Executor(string, string) attach.Executor {
-	f.t.Fatal("unexpected exec")
-	return nil
+	if f.exec == nil {
+		f.t.Fatal("unexpected exec")
+	}
+	return f.exec
+}
+
+func (f fakeCluster) PodLogs(ctx context.Context, ns, pod string, opts *corev1.PodLogOptions) ([]byte, error) {
+	return f.CoreV1().Pods(ns).GetLogs(pod, opts).DoRaw(ctx)
 }
 
 // found turns a Get's result into existence: NotFound is false, not an error.

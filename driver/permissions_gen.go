@@ -20,6 +20,7 @@ var permissions = []permission{
 	{group: "", resource: "pods", verb: "watch", clusterWide: false},
 	{group: "", resource: "pods/exec", verb: "create", clusterWide: false},
 	{group: "", resource: "pods/exec", verb: "get", clusterWide: false},
+	{group: "", resource: "pods/log", verb: "get", clusterWide: false},
 	{group: "policy", resource: "poddisruptionbudgets", verb: "create", clusterWide: false},
 	{group: "", resource: "secrets", verb: "get", clusterWide: false},
 	{group: "", resource: "serviceaccounts", verb: "get", clusterWide: false},

@@ -115,6 +115,6 @@ func TestWatchPodEnd(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := watchPodEnd(ctx, fakeCluster{d.client, t}, state, "build")
+	err := watchPodEnd(ctx, fakeCluster{Clientset: d.client, t: t}, state, "build")
 	assert.Error(t, err, "pod ci/p was evicted from node : disk pressure")
 }

@@ -56,10 +56,11 @@ func (d *Driver) DryRun(jc *config.JobConfig) error {
 
 // Prepare creates the job's namespace (namespace_per_job) and pod (and the
 // pod's PodDisruptionBudget, with pod_disruption_budget), records them in
-// $TMPDIR and waits, with a
-// watch bounded by poll_timeout, until all its containers run. A pod that
-// cannot start is deleted before Prepare returns; one whose image pull
-// failed is created again with the next pull policy, while there is one.
+// $TMPDIR and waits, with a watch bounded by poll_timeout, until all its
+// containers run, then, for at most wait_for_services_timeout, until its
+// services listen on their ports. A pod that cannot start is deleted
+// before Prepare returns; one whose image pull failed is created again
+// with the next pull policy, while there is one.
 func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 	if d.Env.TmpDir == "" {
 		return fmt.Errorf("TMPDIR is not set: prepare keeps the job's state there")
@@ -74,6 +75,10 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 	if err != nil {
 		return fmt.Errorf("build pod: %w", err)
 	}
+	services, err := podbuilder.Services(jc)
+	if err != nil {
+		return err
+	}
 	id := d.identity()
 	state := &State{Job: &id, DriverDir: jc.JobDriverDir(jc.Job)}
 	if jc.NamespacePerJob {
@@ -85,7 +90,7 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 		return err
 	}
 	for attempt, pod := range pods {
-		err = d.start(ctx, jc, pod, state)
+		err = d.start(ctx, jc, pod, services, state)
 		if err == nil {
 			d.recordTime("prepare")
 			return nil
@@ -100,8 +105,8 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 }
 
 // start creates one pod, adds it to the job's state, and waits until it
-// runs; a pod that cannot start is deleted.
-func (d *Driver) start(ctx context.Context, jc *config.JobConfig, pod *corev1.Pod, state *State) error {
+// runs and its services listen; a pod that cannot start is deleted.
+func (d *Driver) start(ctx context.Context, jc *config.JobConfig, pod *corev1.Pod, services []podbuilder.Service, state *State) error {
 	cfg := jc.Config
 	cluster, err := d.clusterAccess(cfg)
 	if err != nil {
@@ -125,7 +130,13 @@ func (d *Driver) start(ctx context.Context, jc *config.JobConfig, pod *corev1.Po
 		}
 	}
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
-	if err := d.waitRunning(ctx, cluster, cfg, created, start, timeout); err != nil {
+	w, err := d.waitPod(ctx, cluster, cfg, created, start, timeout)
+	if err == nil {
+		err = d.waitServices(ctx, cluster, cfg, w, services)
+	}
+	w.stop()
+	if err != nil {
+		err = d.explainServiceExit(ctx, cluster, w.last, services, err)
 		d.printWarningEvents(cfg, cluster, state.Namespace, state.Pod)
 		d.deletePod(cfg, state)
 		return err

@@ -18,7 +18,7 @@ import (
 
 func TestCheckContainer(t *testing.T) {
 	d := newTestDriver(t)
-	cluster := fakeCluster{d.client, t}
+	cluster := fakeCluster{Clientset: d.client, t: t}
 	state := &State{Namespace: "default", Pod: "p", UID: "u1"}
 	ctx := context.Background()
 

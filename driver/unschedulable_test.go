@@ -123,7 +123,7 @@ func TestSchedulingCheck(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, d, tc.pod)
 			}
-			s := &schedulingCheck{cluster: fakeCluster{d.client, t}, log: d.Log}
+			s := &schedulingCheck{cluster: fakeCluster{Clientset: d.client, t: t}, log: d.Log}
 			err := s.check(context.Background(), tc.pod)
 			if tc.err == "" {
 				assert.NilError(t, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/kubeapi"
+	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
 // failFastReasons are container waiting reasons that waiting cannot cure.
@@ -62,6 +63,8 @@ func podReady(pod *corev1.Pod) (bool, error) {
 				return false, &pullError{err}
 			}
 			return false, err
+		case cs.State.Terminated != nil && podbuilder.IsServiceContainer(cs.Name):
+			return false, &serviceExit{container: cs.Name, end: containerEnd(pod, cs, false)}
 		case cs.State.Terminated != nil:
 			t := cs.State.Terminated
 			err := fmt.Errorf("container %s (image %q) exited with code %d (%s) before the job could run", cs.Name, images[cs.Name], t.ExitCode, t.Reason)
@@ -111,11 +114,21 @@ func podStatus(pod *corev1.Pod) string {
 	return status
 }
 
-// waitRunning watches the pod until it runs, fails, or timeout passes. A
+// waitRunning watches the pod until it runs, fails, or timeout passes
+// (see waitPod).
+func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, start time.Time, timeout time.Duration) error {
+	w, err := d.waitPod(parent, cluster, cfg, pod, start, timeout)
+	w.stop()
+	return err
+}
+
+// waitPod watches the pod until it runs, fails, or timeout passes. A
 // closed watch is resumed from the last resource version seen. While the
 // pod is unschedulable, its events are read again every poll_interval for
-// a cluster autoscaler's verdict (schedulingCheck).
-func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, start time.Time, timeout time.Duration) error {
+// a cluster autoscaler's verdict (schedulingCheck). Once the pod runs,
+// the returned waiter keeps its watch open (when it had one), so that
+// waiting for the services costs no second one; the caller stops it.
+func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, start time.Time, timeout time.Duration) (*podWaiter, error) {
 	retry := cfg.Retry
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
@@ -125,6 +138,16 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *confi
 		}
 		return notRunningError(pod, timeout)
 	}
+	// The watches live in a context of their own that the timeout ends
+	// too, unless the pod runs: then the last watch is handed over open.
+	watchCtx, cancelWatch := context.WithCancel(parent)
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			cancelWatch()
+		}
+	}()
+	stopCancelling := context.AfterFunc(ctx, cancelWatch)
 	pods := cluster.Pods(pod.Namespace)
 	w := &podWaiter{
 		last: pod, log: d.Log,
@@ -141,12 +164,12 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *confi
 	}
 	for {
 		if done, err := w.evaluate(ctx, w.last); done {
-			return finished(err)
+			return w, finished(err)
 		}
 		var watcher watch.Interface
-		err := d.retryAPI(ctx, retry, "watch pod "+pod.Namespace+"/"+pod.Name, func(ctx context.Context) (err error) {
+		err := d.retryAPI(ctx, retry, "watch pod "+pod.Namespace+"/"+pod.Name, func(context.Context) (err error) {
 			// kubeAPI: pods, watch
-			watcher, err = pods.Watch(ctx, metav1.ListOptions{
+			watcher, err = pods.Watch(watchCtx, metav1.ListOptions{
 				FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
 				ResourceVersion: w.last.ResourceVersion,
 			})
@@ -154,17 +177,21 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *confi
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return timeoutError(w.last, timeout)
+				return w, timeoutError(w.last, timeout)
 			}
-			return kubeapi.Failed("watch", "pod", pod.Namespace, pod.Name, err)
+			return w, kubeapi.Failed("watch", "pod", pod.Namespace, pod.Name, err)
 		}
 		done, err := w.consume(ctx, watcher)
-		watcher.Stop()
+		if done && err == nil && stopCancelling() {
+			w.open, w.cancelOpen, handedOver = watcher, cancelWatch, true
+		} else {
+			watcher.Stop()
+		}
 		switch {
 		case done:
-			return finished(err)
+			return w, finished(err)
 		case ctx.Err() != nil:
-			return timeoutError(w.last, timeout)
+			return w, timeoutError(w.last, timeout)
 		case apierrors.IsGone(err) || apierrors.IsResourceExpired(err):
 			err = d.retryAPI(ctx, retry, "get pod "+pod.Namespace+"/"+pod.Name, func(ctx context.Context) (err error) {
 				// kubeAPI: pods, get
@@ -175,10 +202,10 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *confi
 				return err
 			})
 			if err != nil {
-				return kubeapi.Failed("get", "pod", pod.Namespace, pod.Name, err)
+				return w, kubeapi.Failed("get", "pod", pod.Namespace, pod.Name, err)
 			}
 		case err != nil:
-			return err
+			return w, err
 		}
 	}
 }
@@ -192,6 +219,19 @@ type podWaiter struct {
 	sched    *schedulingCheck
 	interval time.Duration // between checks of an unschedulable pod
 	timing   *podTiming
+	// open is the watch that saw the pod running, still open, and
+	// cancelOpen ends its request.
+	open       watch.Interface
+	cancelOpen context.CancelFunc
+}
+
+// stop ends the watch the waiter kept open, if any.
+func (w *podWaiter) stop() {
+	if w.open != nil {
+		w.open.Stop()
+		w.cancelOpen()
+		w.open = nil
+	}
 }
 
 func (w *podWaiter) evaluate(ctx context.Context, pod *corev1.Pod) (bool, error) {

@@ -162,6 +162,9 @@ var notInThePod = map[string]string{
 	"cleanup_grace_period_seconds": "cleanup's delete options", "reconnect_timeout": "run",
 	"retry_limit": "API retries", "retry_backoff_max": "API retries", "retry_limits": "API retries",
 	"quota_wait_timeout":                          "API retries",
+	"wait_for_services_timeout":                   "waiting",
+	"namespace_per_job":                           "the job's namespace, an object of its own that prepare creates",
+	"pod_disruption_budget":                       "a PodDisruptionBudget, an object of its own that prepare creates",
 	"init_permissions_container_security_context": "accepted with a warning: k8sdrv runs no init-permissions container",
 	// A patch can set any field of the PodSpec: checking what it leaves
 	// as the API server does would take the whole of the server's pod

@@ -67,6 +67,8 @@ type Image struct {
 	Entrypoint []string `json:"entrypoint"`
 	Command    []string `json:"command"`
 	PullPolicy []string `json:"pull_policy"`
+	// Ports are the ports the image's `ports:` declares.
+	Ports []Port `json:"ports"`
 	// ExecutorOptions holds the image's `kubernetes:` options.
 	ExecutorOptions ExecutorOptions `json:"executor_opts"`
 }
@@ -107,6 +109,45 @@ type Service struct {
 // Aliases returns the service's explicit aliases (a comma- or space-separated list).
 func (s Service) Aliases() []string {
 	return strings.FieldsFunc(s.Alias, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+// Port is one entry of an image's or a service's `ports:`.
+type Port struct {
+	Number   int    `json:"number"`
+	Protocol string `json:"protocol"`
+	Name     string `json:"name"`
+}
+
+// HealthcheckVariable is the service variable that names the TCP port on
+// which the service answers once it is ready, as in GitLab Runner.
+const HealthcheckVariable = "HEALTHCHECK_TCP_PORT"
+
+// ReadinessPorts returns the TCP ports on which the service must accept
+// connections before the job's stages start: its HEALTHCHECK_TCP_PORT
+// variable when it has one (the last, when set twice), else the ports
+// its `ports:` declares (over TCP, whatever their protocol: GitLab's are
+// http and https), else none. An error names a value that is no port.
+func (s Service) ReadinessPorts() ([]int, error) {
+	for _, v := range slices.Backward(s.Variables) {
+		if v.Key != HealthcheckVariable {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v.Value))
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("variable %s: %q is not a TCP port (1-65535)", HealthcheckVariable, v.Value)
+		}
+		return []int{n}, nil
+	}
+	var ports []int
+	for _, p := range s.Ports {
+		if p.Number < 1 || p.Number > 65535 {
+			return nil, fmt.Errorf("ports: %d is not a TCP port (1-65535)", p.Number)
+		}
+		if !slices.Contains(ports, p.Number) {
+			ports = append(ports, p.Number)
+		}
+	}
+	return ports, nil
 }
 
 // Variable is a job or service variable from the job response.

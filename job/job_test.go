@@ -49,7 +49,7 @@ const responseJSON = `{
       {"key": "POSTGRES_PASSWORD", "value": "pg-password"},
       {"key": "POSTGRES_DB", "value": "app"}
     ]},
-    {"name": "redis:7", "alias": null, "command": ["redis-server", "--port", "6380"], "executor_opts": {"kubernetes": {"user": 999}}}
+    {"name": "redis:7", "alias": null, "command": ["redis-server", "--port", "6380"], "ports": [{"number": 6380, "protocol": "http", "name": "redis"}], "executor_opts": {"kubernetes": {"user": 999}}}
   ],
   "variables": [
     {"key": "CI_JOB_ID", "value": "4242", "public": true},
@@ -88,7 +88,7 @@ func TestLoadFromResponseFile(t *testing.T) {
 					{Key: "POSTGRES_DB", Value: "app"},
 				},
 			},
-			{Image: Image{Name: "redis:7", Command: []string{"redis-server", "--port", "6380"}, ExecutorOptions: kubernetesUser("999")}},
+			{Image: Image{Name: "redis:7", Command: []string{"redis-server", "--port", "6380"}, Ports: []Port{{Number: 6380, Protocol: "http", Name: "redis"}}, ExecutorOptions: kubernetesUser("999")}},
 		},
 		Variables: map[string]string{
 			"CI_JOB_ID":             "4242",
@@ -340,4 +340,38 @@ func TestIdentityFromReadsWhatLoadReads(t *testing.T) {
 	assert.Equal(t, id, Identity{JobID: j.ID, ProjectID: j.ProjectID, RunnerShortToken: j.RunnerShortToken, ConcurrentID: j.ConcurrentID})
 	assert.Equal(t, id, Identity{JobID: "42", ProjectID: "7", RunnerShortToken: "tok", ConcurrentID: "3"})
 	assert.Equal(t, id.String(), "job 42 (project 7, runner tok, concurrent id 3)")
+}
+
+func TestServiceReadinessPorts(t *testing.T) {
+	tests := []struct {
+		name    string
+		svc     Service
+		want    []int
+		wantErr string
+	}{
+		{name: "none", svc: Service{Image: Image{Name: "redis:7"}}},
+		{name: "declared ports, each once", svc: Service{Image: Image{Name: "web", Ports: []Port{{Number: 80, Protocol: "http"}, {Number: 443}, {Number: 80}}}}, want: []int{80, 443}},
+		{
+			name: "HEALTHCHECK_TCP_PORT wins over ports; the last one counts",
+			svc: Service{
+				Image:     Image{Name: "web", Ports: []Port{{Number: 80}}},
+				Variables: []Variable{{Key: "HEALTHCHECK_TCP_PORT", Value: "8080"}, {Key: "HEALTHCHECK_TCP_PORT", Value: " 9090 "}},
+			},
+			want: []int{9090},
+		},
+		{name: "not a number", svc: Service{Variables: []Variable{{Key: "HEALTHCHECK_TCP_PORT", Value: "http"}}}, wantErr: `variable HEALTHCHECK_TCP_PORT: "http" is not a TCP port (1-65535)`},
+		{name: "zero", svc: Service{Variables: []Variable{{Key: "HEALTHCHECK_TCP_PORT", Value: "0"}}}, wantErr: "is not a TCP port"},
+		{name: "port out of range", svc: Service{Image: Image{Ports: []Port{{Number: 65536}}}}, wantErr: "ports: 65536 is not a TCP port (1-65535)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.svc.ReadinessPorts()
+			if tc.wantErr != "" {
+				assert.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			assert.NilError(t, err)
+			assert.DeepEqual(t, got, tc.want)
+		})
+	}
 }

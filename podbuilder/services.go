@@ -28,6 +28,53 @@ func services(cfg *config.Config, j *job.Job) []job.Service {
 	return all
 }
 
+// Service is one service container of the job's pod, as prepare sees it.
+type Service struct {
+	Container string // svc-N
+	Image     string
+	Alias     string // the first explicit alias; "" without one
+	// Ports are the TCP ports prepare waits for (none: it does not wait).
+	Ports []int
+	// Job: one of the job's own services, not the configuration's.
+	Job bool
+}
+
+// Name is how the job log names the service: its first alias and image,
+// or its image alone.
+func (s Service) Name() string {
+	if s.Alias == "" {
+		return s.Image
+	}
+	return s.Alias + " (" + s.Image + ")"
+}
+
+// Services returns the pod's service containers in order, the job's
+// first, with the ports to wait for (job.Service.ReadinessPorts). The
+// configuration's [[services]] carry no variables and no ports, so
+// prepare waits for none of them.
+func Services(jc *config.JobConfig) ([]Service, error) {
+	var out []Service
+	for i, svc := range services(jc.Config, jc.Job) {
+		ports, err := svc.ReadinessPorts()
+		if err != nil {
+			return nil, fmt.Errorf("services[%d] %s: %w", i, svc.Name, err)
+		}
+		var alias string
+		if aliases := svc.Aliases(); len(aliases) > 0 {
+			alias = aliases[0]
+		}
+		out = append(out, Service{
+			Container: fmt.Sprintf("%s%d", servicePrefix, i), Image: svc.Name, Alias: alias,
+			Ports: ports, Job: i < len(jc.Job.Services),
+		})
+	}
+	return out, nil
+}
+
+// IsServiceContainer reports whether a container of the job's pod is one
+// of its services.
+func IsServiceContainer(name string) bool { return strings.HasPrefix(name, servicePrefix) }
+
 func serviceContainers(jc *config.JobConfig, l layout) ([]corev1.Container, error) {
 	cfg := jc.Config
 	var out []corev1.Container

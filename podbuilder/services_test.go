@@ -7,7 +7,9 @@ import (
 	"gotest.tools/v3/assert"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/k8sdrv/k8sdrv/config"
 	"github.com/k8sdrv/k8sdrv/job"
+	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
 // TestServiceVariablesReachTheContainerLiterally: every service variable
@@ -63,4 +65,32 @@ func kubeletEnvironment(env []corev1.EnvVar) map[string]string {
 		seen[e.Name] = b.String()
 	}
 	return seen
+}
+
+// TestServices: the pod's services by container, first alias and the
+// ports to wait for: a HEALTHCHECK_TCP_PORT or the declared ports; none
+// for the configuration's services and a job service without either.
+func TestServices(t *testing.T) {
+	j, err := job.Load(environ(nil), "")
+	assert.NilError(t, err)
+	j.Services = []job.Service{
+		{Image: job.Image{Name: "redis:7"}},
+		{Image: job.Image{Name: "postgres:16", Alias: "db,pg"}, Variables: []job.Variable{{Key: "HEALTHCHECK_TCP_PORT", Value: "5432"}}},
+		{Image: job.Image{Name: "web:1", Ports: []job.Port{{Number: 80}, {Number: 443, Protocol: "https"}}}},
+	}
+	cfg := defaultConfig(t)
+	cfg.Services = []config.Service{{Name: "docker:dind", Alias: "docker"}}
+	jc, err := config.ForJob(cfg, j, noEnv)
+	assert.NilError(t, err)
+	got, err := podbuilder.Services(jc)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, got, []podbuilder.Service{
+		{Container: "svc-0", Image: "redis:7", Job: true},
+		{Container: "svc-1", Image: "postgres:16", Alias: "db", Ports: []int{5432}, Job: true},
+		{Container: "svc-2", Image: "web:1", Ports: []int{80, 443}, Job: true},
+		{Container: "svc-3", Image: "docker:dind", Alias: "docker"},
+	})
+	assert.Equal(t, got[1].Name(), "db (postgres:16)")
+	assert.Equal(t, got[2].Name(), "web:1")
+	assert.Assert(t, podbuilder.IsServiceContainer("svc-3") && !podbuilder.IsServiceContainer("helper"))
 }

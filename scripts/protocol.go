@@ -21,6 +21,9 @@ const (
 	// "k8sdrv-error WHAT". WHAT starts with one of the failures below, or
 	// is a diagnostic that k8sdrv shows as it is.
 	ErrorLine = "k8sdrv-error"
+	// ReadyLine reports a port that listens: "k8sdrv-ready PORT"
+	// (waitports.sh, which may also write an ErrorLine).
+	ReadyLine = "k8sdrv-ready"
 )
 
 // Failures: the first word of an ErrorLine that k8sdrv acts on.

@@ -24,8 +24,11 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 	t.Run("protocol lines", func(t *testing.T) {
 		for name, script := range all {
 			want := []string(nil)
-			if name == "stage.sh" {
+			switch name {
+			case "stage.sh":
 				want = sorted(StatusLine, ErrorLine)
+			case "waitports.sh":
+				want = sorted(ReadyLine, ErrorLine)
 			}
 			assert.DeepEqual(t, words(`'(k8sdrv-[a-z]+) `, script), want)
 			// k8sdrv reads protocol lines from stderr only.

@@ -21,6 +21,10 @@ var Stage = load("stage.sh")
 // receives it as an argument when it starts a stage.
 var Supervise = load("supervise.sh")
 
+// WaitPorts waits until the job's services listen on their TCP ports; see
+// the header of waitports.sh. It is waitports.sh without its comments.
+var WaitPorts = load("waitports.sh")
+
 // Keepalive is the command of the build and helper containers. It is
 // keepalive.sh without its comments: it appears in every pod spec.
 var Keepalive = load("keepalive.sh")
