@@ -16,25 +16,37 @@ import (
 )
 
 // upgradeRefuser is an API server that answers every exec upgrade with
-// status, a Status body when status is an API refusal; it records the
-// method of each request (GET: WebSocket, POST: SPDY).
+// status (spdyStatus for SPDY's, when set): a Status body for a 403, a
+// Retry-After of 3 s with a 429 (and a plain body, as API Priority and
+// Fairness writes it). It records the method of each request (GET:
+// WebSocket, POST: SPDY).
 type upgradeRefuser struct {
-	mu      sync.Mutex
-	status  int
-	methods []string
+	mu         sync.Mutex
+	status     int
+	spdyStatus int
+	methods    []string
 }
 
 func (u *upgradeRefuser) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.mu.Lock()
 	u.methods = append(u.methods, r.Method)
 	u.mu.Unlock()
-	if u.status == http.StatusForbidden {
+	status := u.status
+	if r.Method == http.MethodPost && u.spdyStatus != 0 {
+		status = u.spdyStatus
+	}
+	switch status {
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "3")
+		http.Error(w, "Too many requests, please try again later.", status)
+		return
+	case http.StatusForbidden:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(u.status)
 		_, _ = io.WriteString(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"pods \"p\" is forbidden: no exec","reason":"Forbidden","code":403}`)
 		return
 	}
-	http.Error(w, "upgrade refused", u.status)
+	http.Error(w, "upgrade refused", status)
 }
 
 // execAgainst runs one exec through PodExecutor against handler.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -45,14 +46,27 @@ func New(env RunnerEnv, environ []string, version string, stdout, stderr io.Writ
 	if !ok {
 		secrets = NewScrubWriter(stderr)
 	}
-	return &Driver{
+	d := &Driver{
 		Env: env, Environ: environ, Version: version,
 		Stdout: stdout, Stderr: secrets, Secrets: secrets,
 		Log: NewLogger(secrets, false),
-		Connect: func(cfg *config.Config) (Cluster, error) {
-			return Connect(cfg, "k8sdrv/"+version)
-		},
 	}
+	d.Connect = func(cfg *config.Config) (Cluster, error) {
+		return Connect(cfg, "k8sdrv/"+version, d.throttled)
+	}
+	return d
+}
+
+// throttled says once in the job log that the API server throttles
+// k8sdrv: the requests it refuses are waited out and tried again (by
+// client-go, retryAPI, retryTransient and attach), so a job that only
+// waits has its reason in the log.
+func (d *Driver) throttled(retryAfter time.Duration) {
+	after := ""
+	if retryAfter > 0 {
+		after = ", retry after " + retryAfter.String()
+	}
+	d.Log.Warn().Msgf("the API server is throttling k8sdrv (429%s): waiting", after)
 }
 
 // LoadJob reads the job gitlab-runner describes (CUSTOM_ENV_*,
