@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -35,6 +36,8 @@ type Driver struct {
 	once    sync.Once
 	cluster Cluster
 	err     error
+	// throttledSeen is set once the API server has answered 429.
+	throttledSeen atomic.Bool
 }
 
 // New returns a Driver that connects with the job's configuration (the
@@ -62,6 +65,7 @@ func New(env RunnerEnv, environ []string, version string, stdout, stderr io.Writ
 // client-go, retryAPI, retryTransient and attach), so a job that only
 // waits has its reason in the log.
 func (d *Driver) throttled(retryAfter time.Duration) {
+	d.throttledSeen.Store(true)
 	after := ""
 	if retryAfter > 0 {
 		after = ", retry after " + retryAfter.String()

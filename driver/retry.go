@@ -49,6 +49,14 @@ func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string,
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			// The deadline came first; waiting on a throttling API
+			// server (client-go's waits happen inside call) is why.
+			if d.throttledSeen.Load() {
+				return fmt.Errorf("%w, while the API server was throttling k8sdrv", err)
+			}
+			return err
+		}
 		tries, named := policy.Tries(err.Error())
 		if retryAfter, throttled := kubeapi.RetryAfter(err); throttled && !named {
 			if !pauseAPI(ctx, max(pause, retryAfter)) {

@@ -164,3 +164,20 @@ func TestThrottledRequestsAreWaitedOut(t *testing.T) {
 	assert.Check(t, is.Contains(pauses, 5*time.Second), "retryAPI's pauses: %v", pauses)
 	assert.Check(t, is.Contains(pauses, 2*time.Second), "retryTransient's pauses: %v", pauses)
 }
+
+// TestThrottledUntilTheDeadline: a create throttled until poll_timeout
+// ends (client-go still waiting a Retry-After) fails saying that the API
+// server was throttling k8sdrv, not that it did not answer.
+func TestThrottledUntilTheDeadline(t *testing.T) {
+	api := &throttlingAPI{refused: map[string]int{}, queue: map[string][]string{"create pods": repeat("1", 100)}}
+	server := httptest.NewServer(api)
+	t.Cleanup(server.Close)
+	d := newTestDriver(t)
+	d.cfg.Namespace, d.cfg.PollTimeout = "ci", 2
+	d.Connect = func(cfg *config.Config) (Cluster, error) {
+		return Connect(&config.Config{Host: server.URL}, "test", d.throttled)
+	}
+	err := d.prepare(context.Background())
+	assert.ErrorContains(t, err, "create pod in namespace ci: context deadline exceeded, while the API server was throttling k8sdrv")
+	assert.Check(t, !strings.Contains(err.Error(), "no answer"), err)
+}
