@@ -114,7 +114,9 @@ func rejectedRequests(t *testing.T, level string) int {
 // API Priority and Fairness gives the smallest share: the API server
 // refuses many of its requests with 429 (its metrics must count some),
 // and yet every job passes, each call saying at most once that it waits.
-// 30 jobs in make test, 200 under make soak.
+// 30 jobs in make test, 200 under make soak. The waits count against
+// poll_timeout and cleanup_resources_timeout, which the soak raises to
+// 10 minutes.
 func TestIntegrationThrottledJobs(t *testing.T) {
 	skipShort(t)
 	jobs := sized(30, 200)
@@ -128,7 +130,7 @@ func TestIntegrationThrottledJobs(t *testing.T) {
 	var mu sync.Mutex
 	warned := map[string]int{} // call -> how many said they were throttled
 	// check runs one call of k8sdrv and counts what it said.
-	check := func(t *testing.T, r result, want int, call string) {
+	check := func(t *testing.T, r result, want int, call string) bool {
 		t.Helper()
 		calls.Add(1)
 		n := strings.Count(r.stderr, throttleLine)
@@ -138,19 +140,27 @@ func TestIntegrationThrottledJobs(t *testing.T) {
 			mu.Unlock()
 		}
 		assert.Check(t, n <= 1, "%s said %d times that it is throttled:\n%s", call, n, r.stderr)
-		assert.Check(t, r.code == want, "%s: exit code %d, want %d:\n%s", call, r.code, want, r.stderr)
+		return assert.Check(t, r.code == want, "%s: exit code %d, want %d:\n%s", call, r.code, want, r.stderr)
 	}
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	t.Run("jobs", func(t *testing.T) {
 		for i := range jobs {
-			j := newJob(t, jobOptions{config: fmt.Sprintf("namespace = %q\n", ns)})
+			j := newJob(t, jobOptions{
+				config: fmt.Sprintf("namespace = %q\n", ns),
+				// Under make soak's load the API server asks for waits of
+				// up to 32 s, and client-go waits each up to ten times.
+				pollTimeout: sized(60, 600), cleanupTimeout: sized("30s", "10m"),
+			})
 			j.kubeconfig = kubeconfigPath
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-start // every prepare at once
-				check(t, j.call("prepare"), 0, "prepare")
+				if !check(t, j.call("prepare"), 0, "prepare") {
+					check(t, j.call("cleanup"), 0, "cleanup")
+					return
+				}
 				r := j.run("build_script", fmt.Sprintf("echo job %d\n", i))
 				check(t, r, 0, "run build_script")
 				assert.Check(t, r.stdout == fmt.Sprintf("job %d\n", i), "job %d printed %q", i, r.stdout)
