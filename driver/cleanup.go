@@ -34,8 +34,9 @@ func (d *Driver) Cleanup(jc *config.JobConfig, jobErr error) error {
 	defer cancel()
 	id := d.identity()
 	state, err := loadState(d.Env.TmpDir)
+	own := err == nil && state.belongsTo(id)
 	switch {
-	case err == nil && state.belongsTo(id):
+	case own:
 		err = d.deleteByState(ctx, jc.Config, state)
 	case err == nil:
 		d.Log.Warn().Msgf("%v; cleaning up by this job's labels", foreignStateError(d.Env.TmpDir, state, id))
@@ -59,6 +60,7 @@ func (d *Driver) Cleanup(jc *config.JobConfig, jobErr error) error {
 	if err := os.Remove(statePath(d.Env.TmpDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove state: %w", err)
 	}
+	d.endJobTime(own)
 	return nil
 }
 

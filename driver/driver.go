@@ -23,6 +23,9 @@ type Driver struct {
 	Env     RunnerEnv
 	Environ []string
 	Version string
+	// Started is when the process started its stage: the times that
+	// cleanup sums up (jobtime.go) are measured from it.
+	Started time.Time
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Log     zerolog.Logger
@@ -50,7 +53,7 @@ func New(env RunnerEnv, environ []string, version string, stdout, stderr io.Writ
 		secrets = NewScrubWriter(stderr)
 	}
 	d := &Driver{
-		Env: env, Environ: environ, Version: version,
+		Env: env, Environ: environ, Version: version, Started: time.Now(),
 		Stdout: stdout, Stderr: secrets, Secrets: secrets,
 		Log: NewLogger(secrets, false),
 	}
@@ -109,15 +112,49 @@ func Refused(err error) bool {
 	return errors.As(err, &jobErr)
 }
 
-// NewLogger returns the logger of every line k8sdrv itself prints to the
-// job log: no timestamps (the runner adds its own), no colours, info lines
-// plain and the others marked as GitLab Runner marks its own
-// ("WARNING: ..."). Debug lines show only with debug.
+// NewLogger returns the logger of every line k8sdrv itself prints: no
+// timestamps (the runner adds its own), info lines plain and the others
+// marked as GitLab Runner marks its own ("WARNING: ..."). Debug lines show
+// only with debug. Lines are coloured only once style says so (see
+// LogStyle).
 func NewLogger(w io.Writer, debug bool) zerolog.Logger {
+	return NewStyledLogger(w, debug, &LogStyle{})
+}
+
+// LogStyle is how k8sdrv's lines look. The command line sets Colour once it
+// knows the command: the stages whose output reaches the job log are
+// coloured as GitLab Runner colours its own lines there; cleanup (whose
+// output goes to the runner's own log), gc and doctor are not.
+type LogStyle struct{ Colour bool }
+
+// The escape sequences of GitLab Runner's job log: warnings yellow, errors
+// bold red, a highlighted line (the one that sums up prepare) bold green,
+// each ended by a reset; other lines plain.
+const (
+	ansiYellow    = "\x1b[0;33m"
+	ansiBoldRed   = "\x1b[31;1m"
+	ansiBoldGreen = "\x1b[32;1m"
+	ansiReset     = "\x1b[0;m"
+)
+
+// highlightField marks an info line to be shown as GitLab Runner shows its
+// section titles (bold green) in the job log: d.Log.Info().Bool(highlightField, true).
+const highlightField = "k8sdrv_highlight"
+
+// NewStyledLogger is NewLogger with the style read for every line.
+func NewStyledLogger(w io.Writer, debug bool, style *LogStyle) zerolog.Logger {
 	out := zerolog.ConsoleWriter{
 		Out: w, NoColor: true,
-		PartsExclude: []string{zerolog.TimestampFieldName},
-		FormatLevel:  levelMark,
+		PartsOrder: []string{zerolog.MessageFieldName},
+		FormatPrepare: func(evt map[string]any) error {
+			highlight := evt[highlightField] == true
+			delete(evt, highlightField)
+			level, _ := evt[zerolog.LevelFieldName].(string)
+			delete(evt, zerolog.LevelFieldName)
+			msg, _ := evt[zerolog.MessageFieldName].(string)
+			evt[zerolog.MessageFieldName] = styleLine(level, msg, highlight, style.Colour)
+			return nil
+		},
 	}
 	level := zerolog.InfoLevel
 	if debug {
@@ -126,14 +163,26 @@ func NewLogger(w io.Writer, debug bool) zerolog.Logger {
 	return zerolog.New(out).Level(level)
 }
 
-func levelMark(level any) string {
+// styleLine is one line of k8sdrv's: its level's mark, and with colour the
+// job log's escape sequences around it.
+func styleLine(level, msg string, highlight, colour bool) string {
+	mark, start := "", ""
 	switch level {
 	case zerolog.LevelInfoValue:
-		return ""
+		if highlight {
+			start = ansiBoldGreen
+		}
 	case zerolog.LevelWarnValue:
-		return "WARNING:"
+		mark, start = "WARNING: ", ansiYellow
+	case zerolog.LevelErrorValue, zerolog.LevelFatalValue, zerolog.LevelPanicValue:
+		mark, start = strings.ToUpper(level)+": ", ansiBoldRed
+	default:
+		mark = strings.ToUpper(level) + ": "
 	}
-	return strings.ToUpper(fmt.Sprint(level)) + ":"
+	if !colour || start == "" {
+		return mark + msg
+	}
+	return start + mark + msg + ansiReset
 }
 
 // clusterAccess connects on first use, with the configuration of the

@@ -30,7 +30,7 @@ func (d *Driver) printWarningEvents(cfg *config.Config, cluster Cluster, namespa
 		FieldSelector: fields.Set{"involvedObject.name": pod, "type": corev1.EventTypeWarning}.String(),
 	})
 	if err != nil {
-		d.Log.Debug().Err(kubeapi.Failed("list", "events", namespace, "", err)).Msg("no warning events to show")
+		d.Log.Debug().Msgf("no warning events to show: %v", kubeapi.Failed("list", "events", namespace, "", err))
 		return
 	}
 	events := list.Items

@@ -56,8 +56,12 @@ func (d *Driver) Prepare(ctx context.Context, jc *config.JobConfig) error {
 	state := &State{Job: &id, DriverDir: jc.JobDriverDir(jc.Job)}
 	for attempt, pod := range pods {
 		err = d.start(ctx, jc.Config, pod, state)
+		if err == nil {
+			d.recordTime("prepare")
+			return nil
+		}
 		var pull *pullError
-		if err == nil || !errors.As(err, &pull) || attempt+1 == len(pods) {
+		if !errors.As(err, &pull) || attempt+1 == len(pods) {
 			return err
 		}
 		d.Log.Info().Msgf("%v; trying the next pull policy", err)
@@ -100,6 +104,6 @@ func (d *Driver) deletePod(cfg *config.Config, s *State) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.CleanupResourcesTimeout.Duration)
 	defer cancel()
 	if err := d.deleteByState(ctx, cfg, s); err != nil {
-		d.Log.Warn().Err(err).Str("pod", s.Pod).Msg("could not delete the pod; cleanup will retry")
+		d.Log.Warn().Msgf("could not delete pod %s/%s (cleanup will try again): %v", s.Namespace, s.Pod, err)
 	}
 }

@@ -63,6 +63,7 @@ func (d *Driver) Run(ctx context.Context, jc *config.JobConfig, scriptPath, stag
 		Check:            func(ctx context.Context) error { return checkContainer(ctx, cluster, state, container) },
 	}
 	code, err := runWatched(ctx, s, cluster, state, container)
+	d.recordTime(stage)
 	if err != nil || code != 0 {
 		d.printWarningEvents(jc.Config, cluster, state.Namespace, state.Pod)
 	}

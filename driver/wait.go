@@ -135,7 +135,7 @@ func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *confi
 	// finished prints where the time went once the pod runs.
 	finished := func(err error) error {
 		if err == nil {
-			d.Log.Info().Msg(w.timing.line(w.last, time.Now(), d.imagePulls(parent, cluster, pod.Namespace, pod.Name)))
+			d.Log.Info().Bool(highlightField, true).Msg(w.timing.line(w.last, time.Now(), d.imagePulls(parent, cluster, pod.Namespace, pod.Name)))
 		}
 		return err
 	}

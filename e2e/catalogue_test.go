@@ -491,7 +491,7 @@ func callWith(t *testing.T, j *job, changes []string, args []string) result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	r := result{stdout: stdout.String(), stderr: plain(stderr.String()), rawStderr: stderr.String()}
 	assertNoSecret(t, "what k8sdrv "+strings.Join(args, " ")+" printed", r.stdout+r.stderr)
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {

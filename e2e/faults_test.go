@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -178,10 +179,11 @@ func TestIntegrationSilentStageBehindIdleClosingProxy(t *testing.T) {
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
 
-// restartCluster is the KWOK cluster of the API server restart tests:
-// after a restart its scheduler and kwok controller can take a minute or
-// two to see new pods, which must not slow down the tests that follow.
-const restartCluster = "k8sdrv-restart"
+// restartCluster is the KWOK cluster of the API server restart tests, so
+// that no other test runs against an API server that restarts; named after
+// the suite's own cluster (CLUSTER_NAME), so that two suites on one machine
+// never share it.
+var restartCluster = cmp.Or(os.Getenv("CLUSTER_NAME"), "k8sdrv") + "-restart"
 
 // ownCluster brings up a KWOK cluster of the test's own and points the
 // harness at it until the test ends, when the cluster is deleted.

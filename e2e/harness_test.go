@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -264,12 +265,22 @@ func (j *job) environ() []string {
 	return env
 }
 
-// result is one finished driver call.
+// result is one finished driver call. stderr is what k8sdrv printed
+// there without the job log's colours (plain), for tests that read its
+// lines as text; rawStderr is every byte.
 type result struct {
 	stdout, stderr string
+	rawStderr      string
 	code           int
 	elapsed        time.Duration
 }
+
+// ansiColour matches the escape sequences that colour k8sdrv's lines in
+// the job log.
+var ansiColour = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// plain is a text without its colour escape sequences.
+func plain(s string) string { return ansiColour.ReplaceAllString(s, "") }
 
 // call runs k8sdrv with args, in TMPDIR, as gitlab-runner does.
 func (j *job) call(args ...string) result {
@@ -279,7 +290,7 @@ func (j *job) call(args ...string) result {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
+	r := result{stdout: stdout.String(), stderr: plain(stderr.String()), rawStderr: stderr.String(), elapsed: time.Since(start)}
 	// A stage's stdout is the job's own output (bash even echoes the
 	// script's variable exports when a command is killed); gitlab-runner
 	// masks it. What k8sdrv itself prints must hold no secret.

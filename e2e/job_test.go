@@ -32,6 +32,11 @@ func TestIntegrationPassingJob(t *testing.T) {
 	// The last line says where prepare's time went.
 	lines := strings.Split(strings.TrimSpace(prep.stderr), "\n")
 	assert.Assert(t, is.Regexp(`^Pod default/runner-e2etok12-project-4242-concurrent-0-\w+ running after \d+\.\ds: scheduled after \d+\.\ds; containers running: `, lines[len(lines)-1]))
+	// In bold green in the job log, as gitlab-runner shows its own
+	// headings; the progress lines before it plain.
+	raw := strings.Split(strings.TrimSpace(prep.rawStderr), "\n")
+	assert.Assert(t, strings.HasPrefix(raw[len(raw)-1], "\x1b[32;1mPod default/runner-e2etok12-project-4242-concurrent-0-"), "%q", raw[len(raw)-1])
+	assert.Assert(t, strings.HasPrefix(raw[0], "Created pod default/"), "%q", raw[0])
 
 	stages := []struct{ name, commands, want string }{
 		{"prepare_script", "echo prepare on $(hostname) >/dev/null; echo prepared\n", "prepared\n"},
@@ -48,6 +53,8 @@ func TestIntegrationPassingJob(t *testing.T) {
 
 	clean := j.call("cleanup")
 	assert.Equal(t, clean.code, 0, clean.stderr)
+	// For the runner's own log: where the job's time went, uncoloured.
+	assert.Assert(t, is.Regexp(`(?m)^Job took \d+\.\ds from prepare to the end of cleanup: prepare \d+\.\ds, 5 stages \d+\.\ds \(longest \w+ \d+\.\ds\), cleanup \d+\.\ds$`, clean.rawStderr))
 }
 
 // TestIntegrationScriptExitCode: a script that exits 3 fails the build with

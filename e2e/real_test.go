@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The tests here need real containers (make cluster-up CLUSTER=real, then
@@ -125,5 +129,77 @@ grep -o 'GET /hello' <&4
 `)
 	assert.Equal(t, r.code, 0, r.stdout+r.stderr)
 	assert.Equal(t, r.stdout, "+PONG\nGET /hello\n")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestRealBuildScriptCannotPlantCommandsForHelperStages: the build and
+// helper containers each have their own volume for k8sdrv's stage files,
+// so a build script that writes commands where the helper's stages look
+// first (<driver dir>/helper/bin) plants them only in the build
+// container: the helper's next stages run the image's own commands, and
+// nothing planted ever runs.
+func TestRealBuildScriptCannotPlantCommandsForHelperStages(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{})
+	assert.Equal(t, j.call("prepare").code, 0)
+	assert.Equal(t, j.run("get_sources", "mkdir -p \"$CI_PROJECT_DIR\"\n").code, 0)
+	plant := `planted=0
+while read -r _ mnt _; do
+  case $mnt in /proc*|/sys*|/dev*|/etc*|/) continue ;; esac
+  [ -d "$mnt/build" ] || continue
+  bin=$mnt/helper/bin
+  mkdir -p "$bin" || continue
+  for cmd in setsid sh bash cat head tail wc mkdir mv ln sleep kill gitlab-runner gitlab-runner-helper; do
+    printf '#!/bin/sh\necho "%s $*" >>"%s/planted"\n' "$cmd" "$CI_PROJECT_DIR" >"$bin/$cmd" && chmod +x "$bin/$cmd" && planted=$((planted + 1))
+  done
+done </proc/mounts
+echo "planted $planted"
+`
+	r := j.run("build_script", plant)
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Assert(t, strings.HasPrefix(r.stdout, "planted ") && r.stdout != "planted 0\n", "the script found k8sdrv's directory and wrote into it: %q", r.stdout)
+
+	r = j.run("archive_cache", "echo archived\n")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, r.stdout, "archived\n")
+	r = j.run("upload_artifacts_on_success", "echo uploaded\n")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, r.stdout, "uploaded\n")
+
+	r = j.run("after_script", "if [ -e \"$CI_PROJECT_DIR/planted\" ]; then cat \"$CI_PROJECT_DIR/planted\"; else echo none ran; fi\n")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, r.stdout, "none ran\n", "a planted command ran")
+	assert.Equal(t, j.call("cleanup").code, 0)
+}
+
+// TestRealPodEvictedMidStage: a pod evicted through the eviction API (as a
+// node drain does) while build_script runs ends the stage as a system
+// failure (the runner's retry on runner_system_failure applies), with one
+// line saying that the cluster is stopping the pod and why, not a bare
+// exit code or "pod not found".
+func TestRealPodEvictedMidStage(t *testing.T) {
+	requireReal(t)
+	j := newJob(t, jobOptions{})
+	assert.Equal(t, j.call("prepare").code, 0)
+	cmd := j.command(context.Background(), "run", j.stageScript("build_script", "echo started\nsleep 60\necho not reached\n"), "build_script")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	assert.NilError(t, cmd.Start())
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(stdout.String(), "started") })
+
+	pod := j.pods()[0]
+	ref := strings.SplitN(pod, "/", 2)
+	err := kube.CoreV1().Pods(ref[0]).EvictV1(context.Background(), &policyv1.Eviction{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ref[0], Name: ref[1]},
+	})
+	assert.NilError(t, err)
+	evicted := time.Now()
+	err = cmd.Wait()
+	t.Logf("run ended %s after the eviction: %s", time.Since(evicted).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
+	assert.Assert(t, err != nil)
+	assert.Equal(t, cmd.ProcessState.ExitCode(), 2, "a system failure: %s", stderr.String())
+	assert.Check(t, is.Contains(stderr.String(), "pod "+pod+" is being stopped by the cluster (EvictionByEvictionAPI)"))
+	assert.Check(t, !strings.Contains(stdout.String(), "not reached"))
+	assert.Equal(t, j.buildExitCode(), "")
 	assert.Equal(t, j.call("cleanup").code, 0)
 }

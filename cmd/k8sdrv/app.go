@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,14 +27,33 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	// Every line k8sdrv prints goes through one writer, which hides the
 	// job's masked values once a stage has read the job.
 	secrets := driver.NewScrubWriter(stderr)
-	log := driver.NewLogger(secrets, debug)
+	style := &driver.LogStyle{}
+	log := driver.NewStyledLogger(secrets, debug, style)
 	env, envErr := driver.LoadRunnerEnv()
 	app := newApp(env, environ, stdout, secrets, log)
+	app.Before = func(c *cli.Context) error {
+		style.Colour = jobLogColours(c.Args().First(), environ)
+		return nil
+	}
 	err := envErr
 	if err == nil {
 		err = app.Run(args)
 	}
 	return driver.ExitCode(err, env, log)
+}
+
+// jobLogColours: the lines of the commands whose output gitlab-runner puts
+// in the job log (config's stderr, prepare, run) are coloured as the
+// runner colours its own, unless NO_COLOR is set (https://no-color.org).
+// cleanup's output goes to the runner's own log, and gc, doctor and the
+// rest are for a terminal or a log file: plain.
+func jobLogColours(command string, environ []string) bool {
+	for _, kv := range environ {
+		if value, ok := strings.CutPrefix(kv, "NO_COLOR="); ok && value != "" {
+			return false
+		}
+	}
+	return command == "config" || command == "prepare" || command == "run"
 }
 
 func newApp(env driver.RunnerEnv, environ []string, stdout io.Writer, stderr *driver.ScrubWriter, log zerolog.Logger) *cli.App {

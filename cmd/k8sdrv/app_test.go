@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,8 +61,9 @@ func TestRunPrintsOneLinePerProblem(t *testing.T) {
 `
 	assert.NilError(t, os.WriteFile(path, []byte(body), 0o600))
 	var stdout, stderr bytes.Buffer
+	plain := append(os.Environ(), "NO_COLOR=1")
 
-	code := run([]string{"k8sdrv", "--config", path, "config"}, os.Environ(), &stdout, &stderr)
+	code := run([]string{"k8sdrv", "--config", path, "config"}, plain, &stdout, &stderr)
 
 	assert.Equal(t, code, 2)
 	assert.Equal(t, stdout.String(), "")
@@ -72,12 +74,52 @@ func TestRunPrintsOneLinePerProblem(t *testing.T) {
 	assert.NilError(t, os.WriteFile(path, []byte(body), 0o600))
 	stderr.Reset()
 
-	code = run([]string{"k8sdrv", "--config", path, "config"}, os.Environ(), &stdout, &stderr)
+	code = run([]string{"k8sdrv", "--config", path, "config"}, plain, &stdout, &stderr)
 
 	assert.Equal(t, code, 2)
 	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
 	assert.Equal(t, len(lines), 3, stderr.String())
 	for i, want := range []string{":5: runners.kubernetes.namespace: ", ":6: runners.kubernetes.cpu_limit: ", ":8: runners.kubernetes.poll_timeout: "} {
 		assert.Check(t, strings.HasPrefix(lines[i], "ERROR: k8sdrv: "+path+want), lines[i])
+	}
+}
+
+// TestRunColoursTheJobLog: the commands whose lines reach the job log
+// (config, prepare, run) colour them as gitlab-runner colours its own
+// (errors bold red); cleanup, whose lines go to the runner's own log, and
+// any command under NO_COLOR print plain lines.
+func TestRunColoursTheJobLog(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	t.Setenv("K8SDRV_CONFIG", "")
+	path := filepath.Join(t.TempDir(), "config.toml")
+	assert.NilError(t, os.WriteFile(path, []byte("cpu_limit = \"two\"\n"), 0o600))
+	var environ []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NO_COLOR=") {
+			environ = append(environ, kv)
+		}
+	}
+	problem := "k8sdrv: " + path + ":1: cpu_limit: "
+	for _, tc := range []struct {
+		command string
+		environ []string
+		colour  bool
+	}{
+		{"config", environ, true},
+		{"prepare", environ, true},
+		{"cleanup", environ, false},
+		{"config", slices.Concat(environ, []string{"NO_COLOR=1"}), false},
+		{"config", slices.Concat(environ, []string{"NO_COLOR="}), true}, // set but empty: not asked for
+	} {
+		var stderr bytes.Buffer
+		run([]string{"k8sdrv", "--config", path, tc.command}, tc.environ, io.Discard, &stderr)
+		line := stderr.String()
+		if tc.colour {
+			assert.Check(t, strings.HasPrefix(line, "\x1b[31;1mERROR: "+problem), "%s: %q", tc.command, line)
+			assert.Check(t, strings.HasSuffix(line, "\x1b[0;m\n"), "%s: %q", tc.command, line)
+		} else {
+			assert.Check(t, strings.HasPrefix(line, "ERROR: "+problem), "%s: %q", tc.command, line)
+			assert.Check(t, !strings.Contains(line, "\x1b"), "%s: %q", tc.command, line)
+		}
 	}
 }

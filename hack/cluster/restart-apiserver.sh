@@ -4,9 +4,11 @@
 # (default 3: a graceful shutdown drains open watches and exec streams for
 # up to a minute), a pause of DOWN seconds (default 2) while nothing
 # listens, then the same binary with the same arguments and environment.
-# Every client connection is cut; etcd, the scheduler and the kwok
-# controller keep running (after a restart they can take a minute or two
-# to see new pods: the e2e fault tests run it on a cluster of their own).
+# Every client connection is cut; etcd, the scheduler, the controller
+# manager and the kwok controller keep running and reconnect (the first two
+# run without leader election, see config.sh: with it they exit when the
+# API server is away for more than 10 s). The e2e fault tests run it on a
+# cluster of their own all the same, so that no other test sees a restart.
 # The new pid goes into kwokctl's pid file, so that `make cluster-down`
 # stops it.
 set -euo pipefail
