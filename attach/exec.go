@@ -8,15 +8,18 @@ package attach
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/k8sdrv/k8sdrv/kubeapi"
 )
@@ -52,18 +55,25 @@ func (p *PodExecutor) Exec(ctx context.Context, container string, command []stri
 	failed := func(err error) error {
 		return kubeapi.Failed("exec in", "container "+container+" of pod", p.Namespace, p.Pod, err)
 	}
-	websocket, err := remotecommand.NewWebSocketExecutor(p.Config, "GET", req.URL().String())
+	// The upgrades' errors keep neither a 429's status code (SPDY) nor
+	// its Retry-After (WebSocket): see them on the way.
+	throttle := &throttleRecord{}
+	config := rest.CopyConfig(p.Config)
+	kubeapi.WrapTransport(config, throttle.seen)
+	websocket, err := remotecommand.NewWebSocketExecutor(config, "GET", req.URL().String())
 	if err != nil {
 		return failed(err)
 	}
-	spdy, err := remotecommand.NewSPDYExecutor(p.Config, "POST", req.URL())
+	spdy, err := remotecommand.NewSPDYExecutor(config, "POST", req.URL())
 	if err != nil {
 		return failed(err)
 	}
 	exec, err := remotecommand.NewFallbackExecutor(websocket, spdy, func(err error) bool {
 		// SPDY cannot succeed where the API server refused the request
-		// itself, and would only blur its reason into plain text.
-		return (httpstream.IsUpgradeFailure(err) && refusedUpgrade(err) == nil) || httpstream.IsHTTPSProxyError(err)
+		// itself, and would only blur its reason into plain text; asked
+		// to wait, it waits rather than ask again the other way.
+		_, throttled := throttle.get()
+		return (httpstream.IsUpgradeFailure(err) && refusedUpgrade(err) == nil && !throttled) || httpstream.IsHTTPSProxyError(err)
 	})
 	if err != nil {
 		return failed(err)
@@ -72,7 +82,29 @@ func (p *PodExecutor) Exec(ctx context.Context, container string, command []stri
 	if status := refusedUpgrade(err); status != nil {
 		err = status
 	}
+	if retryAfter, throttled := throttle.get(); err != nil && throttled {
+		err = apierrors.NewTooManyRequests(fmt.Sprintf("the API server throttles the exec: %v", err), int(retryAfter/time.Second))
+	}
 	return failed(err)
+}
+
+// throttleRecord holds the 429 answer of one exec's upgrade, if any.
+type throttleRecord struct {
+	mu         sync.Mutex
+	throttled  bool
+	retryAfter time.Duration
+}
+
+func (r *throttleRecord) seen(retryAfter time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.throttled, r.retryAfter = true, retryAfter
+}
+
+func (r *throttleRecord) get() (time.Duration, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.retryAfter, r.throttled
 }
 
 // refusedUpgrade returns the API server's refusal of the WebSocket upgrade

@@ -12,6 +12,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 	"github.com/k8sdrv/k8sdrv/podlayout"
 	"github.com/k8sdrv/k8sdrv/scripts"
 )
@@ -77,6 +78,15 @@ func (s *Stage) Run(ctx context.Context) (int, error) {
 			// Reconnecting cannot help when the API server refuses
 			// k8sdrv's credentials or permission.
 			return 0, fmt.Errorf("stage in container %s: %w", s.Container, err)
+		case throttledFor(err) > 0:
+			// The API server answered, asking to wait: the exec never
+			// began, so the same one is tried again after the wait, which
+			// is not time lost to a broken connection.
+			if !sleep(ctx, max(backoff, throttledFor(err))) {
+				return s.stop(dir, out)
+			}
+			brokenSince = time.Time{}
+			continue
 		default:
 			// Also when the exit code came but output went missing on the
 			// way: following again from our offset delivers the rest.
@@ -157,6 +167,17 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// throttledFor is how long to wait before an exec the API server
+// throttled (429) is tried again: its Retry-After, at least a second; 0
+// when err is not a 429.
+func throttledFor(err error) time.Duration {
+	retryAfter, ok := kubeapi.RetryAfter(err)
+	if !ok {
+		return 0
+	}
+	return max(retryAfter, time.Second)
 }
 
 // refused reports whether the API server refused the exec itself: bad

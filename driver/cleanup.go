@@ -165,6 +165,10 @@ func retryTransient(ctx context.Context, call func(context.Context) error, faile
 		case last == nil:
 			return true, nil
 		case retriable(last):
+			// A throttled call waits at least as long as it was asked.
+			if retryAfter, _ := kubeapi.RetryAfter(last); retryAfter > 0 {
+				pauseAPI(ctx, retryAfter)
+			}
 			return false, nil
 		}
 		return false, failed(last)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/version"
@@ -40,8 +41,9 @@ type Cluster interface {
 // Connect builds the cluster access without contacting the API server:
 // an explicit host (with certificates or a bearer token) when configured,
 // else the in-cluster service account, else the kubeconfig (KUBECONFIG,
-// ~/.kube/config, current context).
-func Connect(cfg *config.Config, userAgent string) (Cluster, error) {
+// ~/.kube/config, current context). throttled, when not nil, is called
+// once, the first time the API server answers 429 (see kubeapi.OnThrottled).
+func Connect(cfg *config.Config, userAgent string, throttled func(retryAfter time.Duration)) (Cluster, error) {
 	rc, err := restConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -49,6 +51,9 @@ func Connect(cfg *config.Config, userAgent string) (Cluster, error) {
 	rc.UserAgent = userAgent
 	// k8sdrv makes a handful of calls per job; never throttle them.
 	rc.QPS, rc.Burst = 100, 200
+	if throttled != nil {
+		kubeapi.OnThrottled(rc, throttled)
+	}
 	core, err := kubeapi.NewRESTClient(rc)
 	if err != nil {
 		return nil, err

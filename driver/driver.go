@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,6 +39,8 @@ type Driver struct {
 	once    sync.Once
 	cluster Cluster
 	err     error
+	// throttledSeen is set once the API server has answered 429.
+	throttledSeen atomic.Bool
 }
 
 // New returns a Driver that connects with the job's configuration (the
@@ -49,14 +52,28 @@ func New(env RunnerEnv, environ []string, version string, stdout, stderr io.Writ
 	if !ok {
 		secrets = NewScrubWriter(stderr)
 	}
-	return &Driver{
+	d := &Driver{
 		Env: env, Environ: environ, Version: version, Started: time.Now(),
 		Stdout: stdout, Stderr: secrets, Secrets: secrets,
 		Log: NewLogger(secrets, false),
-		Connect: func(cfg *config.Config) (Cluster, error) {
-			return Connect(cfg, "k8sdrv/"+version)
-		},
 	}
+	d.Connect = func(cfg *config.Config) (Cluster, error) {
+		return Connect(cfg, "k8sdrv/"+version, d.throttled)
+	}
+	return d
+}
+
+// throttled says once in the job log that the API server throttles
+// k8sdrv: the requests it refuses are waited out and tried again (by
+// client-go, retryAPI, retryTransient and attach), so a job that only
+// waits has its reason in the log.
+func (d *Driver) throttled(retryAfter time.Duration) {
+	d.throttledSeen.Store(true)
+	after := ""
+	if retryAfter > 0 {
+		after = ", retry after " + retryAfter.String()
+	}
+	d.Log.Warn().Msgf("the API server is throttling k8sdrv (429%s): waiting", after)
 }
 
 // LoadJob reads the job gitlab-runner describes (CUSTOM_ENV_*,

@@ -81,7 +81,7 @@ func (d *Driver) checkResources(ctx context.Context, cfg *config.Config) error {
 	for attempt := 1; ; attempt++ {
 		var missing []string
 		for _, o := range wanted {
-			ok, err := o.exists(ctx, cfg.Namespace, o.name)
+			ok, err := d.exists(ctx, cfg, o.resource, o.name, o.exists)
 			if err != nil {
 				return kubeapi.Failed("get", o.resource, cfg.Namespace, o.name, err)
 			}
@@ -102,4 +102,16 @@ func (d *Driver) checkResources(ctx context.Context, cfg *config.Config) error {
 		case <-time.After(resourceCheckInterval):
 		}
 	}
+}
+
+// exists asks whether an object the pod names exists, trying again as
+// retryAPI does until poll_timeout, as the pod's create does.
+func (d *Driver) exists(ctx context.Context, cfg *config.Config, resource, name string, exists func(ctx context.Context, namespace, name string) (bool, error)) (ok bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.PollTimeout)*time.Second)
+	defer cancel()
+	err = d.retryAPI(ctx, cfg.Retry, "get "+resource+" "+cfg.Namespace+"/"+name, func(ctx context.Context) (err error) {
+		ok, err = exists(ctx, cfg.Namespace, name)
+		return err
+	})
+	return ok, err
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/k8sdrv/k8sdrv/kubeapi"
 	"github.com/k8sdrv/k8sdrv/podbuilder"
 )
 
@@ -140,7 +141,8 @@ func watchPodEnd(ctx context.Context, cluster Cluster, state *State, container s
 		// kubeAPI: pods, watch
 		w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", state.Pod).String()})
 		if err != nil {
-			sleepCtx(ctx, time.Second)
+			retryAfter, _ := kubeapi.RetryAfter(err)
+			sleepCtx(ctx, max(time.Second, retryAfter))
 			continue
 		}
 		err = podEndFrom(w, state, container)
@@ -169,11 +171,15 @@ func podEndFrom(w watch.Interface, state *State, container string) error {
 	return nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) {
+// sleepCtx waits d, or less when ctx ends first; it reports whether it
+// waited all of d.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		return false
 	case <-t.C:
+		return true
 	}
 }

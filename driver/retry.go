@@ -19,6 +19,10 @@ import (
 // firstRetryPause is the pause before the second try (tests shorten it).
 var firstRetryPause = config.RetryBackoffMin
 
+// pauseAPI waits between two tries of an API request: sleepCtx, which
+// tests replace to see the pauses without waiting them.
+var pauseAPI = sleepCtx
+
 // unansweredFor is how long, without a retry_limit, a request that gets
 // no answer at all is tried again: longer than an API server restart
 // (about ten seconds), short enough that a wrong host fails soon.
@@ -32,8 +36,11 @@ var unansweredFor = 30 * time.Second
 // error whose message holds a text named in retry_limits. Without a
 // retry_limit, a request that never got an answer from the API server
 // (connection refused or reset: a restart takes longer than GitLab
-// Runner's five tries) is tried for unansweredFor. Warnings are printed
-// at tries 1, 2, 4, 8 and so on.
+// Runner's five tries) is tried for unansweredFor. A throttled request
+// (429, once client-go's own ten tries are spent) is tried again until ctx
+// ends, after at least its Retry-After, without counting against the
+// tries and without a warning of its own (Driver.throttled says it once).
+// Warnings are printed at tries 1, 2, 4, 8 and so on.
 func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string, call func(context.Context) error) error {
 	pause := firstRetryPause
 	start := time.Now()
@@ -42,7 +49,22 @@ func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string,
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			// The deadline came first; waiting on a throttling API
+			// server (client-go's waits happen inside call) is why.
+			if d.throttledSeen.Load() {
+				return fmt.Errorf("%w, while the API server was throttling k8sdrv", err)
+			}
+			return err
+		}
 		tries, named := policy.Tries(err.Error())
+		if retryAfter, throttled := kubeapi.RetryAfter(err); throttled && !named {
+			if !pauseAPI(ctx, max(pause, retryAfter)) {
+				return err
+			}
+			try--
+			continue
+		}
 		limit := fmt.Sprintf(" of %d", tries)
 		if !named && policy.RetryLimit == 0 && !isAPIStatus(err) {
 			tries, limit = math.MaxInt, fmt.Sprintf(" within %s", unansweredFor)
@@ -56,10 +78,8 @@ func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string,
 		if try&(try-1) == 0 {
 			d.Log.Warn().Msgf("%s failed (try %d%s), trying again in %s: %v", what, try, limit, pause, err)
 		}
-		select {
-		case <-ctx.Done():
+		if !pauseAPI(ctx, pause) {
 			return err
-		case <-time.After(pause):
 		}
 		pause = max(min(2*pause, policy.BackoffMax()), firstRetryPause)
 	}

@@ -204,7 +204,7 @@ func BenchmarkJob(b *testing.B) {
 // k8sdrv alone. (The rusage of a child of this test process would not do:
 // a child forked from a large process inherits its resident size until
 // exec, and Linux keeps that in the child's maximum.) rss returns KiB.
-func measuredCommand(b *testing.B, j *job, args ...string) (cmd *exec.Cmd, rss func() int64) {
+func measuredCommand(b testing.TB, j *job, args ...string) (cmd *exec.Cmd, rss func() int64) {
 	const gnuTime = "/usr/bin/time"
 	if _, err := os.Stat(gnuTime); err != nil {
 		b.Fatalf("peak RSS needs GNU time (apt-get install time): %v", err)

@@ -32,8 +32,15 @@ var k8sdrvRules = []rbacv1.PolicyRule{
 // doctorNamespace creates a namespace of the test's own, deleted after it.
 func doctorNamespace(t *testing.T) string {
 	t.Helper()
+	return testNamespace(t, "doctor")
+}
+
+// testNamespace creates a namespace of the test's own, named after prefix,
+// deleted after it.
+func testNamespace(t *testing.T, prefix string) string {
+	t.Helper()
 	ctx := context.Background()
-	ns := fmt.Sprintf("doctor-%d-%d", os.Getpid(), jobSeq.Add(1))
+	ns := fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), jobSeq.Add(1))
 	_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	assert.NilError(t, err)
 	t.Cleanup(func() { _ = kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })

@@ -179,6 +179,8 @@ type jobOptions struct {
 	pollTimeout int
 	// helperImage replaces the helper image (default K8SDRV_E2E_HELPER_IMAGE).
 	helperImage string
+	// cleanupTimeout is cleanup_resources_timeout (default 30s).
+	cleanupTimeout string
 }
 
 func newJob(t testing.TB, opts jobOptions) *job {
@@ -201,13 +203,17 @@ func newJob(t testing.TB, opts jobOptions) *job {
 	if helperImage == "" {
 		helperImage = envOr("K8SDRV_E2E_HELPER_IMAGE", "gitlab-runner-helper:local")
 	}
+	cleanupTimeout := opts.cleanupTimeout
+	if cleanupTimeout == "" {
+		cleanupTimeout = "30s"
+	}
 	config := fmt.Sprintf(`image = %q
 helper_image = %q
 poll_timeout = %d
-cleanup_resources_timeout = "30s"
+cleanup_resources_timeout = %q
 reconnect_timeout = "60s"
 %s%s
-`, envOr("K8SDRV_E2E_IMAGE", "alpine:3"), helperImage, pollTimeout, clusterConfig(root), opts.config)
+`, envOr("K8SDRV_E2E_IMAGE", "alpine:3"), helperImage, pollTimeout, cleanupTimeout, clusterConfig(root), opts.config)
 	assert.NilError(t, os.WriteFile(j.configPath, []byte(config), 0o600))
 
 	response := map[string]any{"id": id, "token": jobToken, "image": map[string]any{"name": image}}
