@@ -73,18 +73,23 @@ func (d *Driver) start(ctx context.Context, cfg *config.Config, pod *corev1.Pod,
 		return err
 	}
 	start := time.Now()
-	created, err := d.createPod(ctx, cfg, cluster.Pods(pod.Namespace), pod)
+	pod = named(pod)
+	pods := cluster.Pods(pod.Namespace)
+	early := watchBeforeCreate(ctx, pods, pod)
+	created, err := d.createPod(ctx, cfg, pods, pod)
 	if err != nil {
+		early.stop()
 		return err
 	}
 	state.add(PodRef{Namespace: created.Namespace, Name: created.Name, UID: string(created.UID)})
 	if err := saveState(d.Env.TmpDir, state); err != nil {
+		early.stop()
 		d.deletePod(cfg, state)
 		return err
 	}
 	d.Log.Info().Msgf("Created pod %s/%s", created.Namespace, created.Name)
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
-	if err := d.waitRunning(ctx, cluster, cfg, created, start, timeout); err != nil {
+	if err := d.waitRunning(ctx, cluster, cfg, created, early, start, timeout); err != nil {
 		d.printWarningEvents(cfg, cluster, state.Namespace, state.Pod)
 		d.deletePod(cfg, state)
 		return err
