@@ -355,8 +355,9 @@ func TestStageWhoseSupervisorDies(t *testing.T) {
 }
 
 // withoutFdinfo runs the launcher as a container whose /proc tells no file
-// offsets (gVisor's fdinfo has no pos line): its path is rewritten to one
-// that does not exist, so that the launcher counts bytes with wc instead.
+// offsets (a sandbox's /proc may lack fdinfo or its pos line): its path is
+// rewritten to one that does not exist, so that the launcher counts bytes
+// with wc instead.
 type withoutFdinfo struct{ Executor }
 
 func (w withoutFdinfo) Exec(ctx context.Context, c string, command []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -35,7 +35,7 @@ fail() { printf 'k8sdrv-error %s\n' "$1" >&2; exit 1; }
 
 # offset FD sets pos to the offset of this shell's file descriptor FD: the
 # bytes that the commands given it have read or written, without a process
-# to count them. Empty where /proc does not say (gVisor's fdinfo has no pos).
+# to count them. Empty where /proc does not say (no fdinfo, or no pos line in it).
 offset() {
 	pos=
 	[ -r "/proc/$$/fdinfo/$1" ] && read -r key pos 2>/dev/null <"/proc/$$/fdinfo/$1" && [ "$key" = pos: ] || pos=
