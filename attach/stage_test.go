@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,7 +109,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func newStage(t *testing.T, exec Executor, script string) (*Stage, *lockedBuffer) {
+func newStage(t testing.TB, exec Executor, script string) (*Stage, *lockedBuffer) {
 	out := &lockedBuffer{}
 	return &Stage{
 		Exec:             exec,
@@ -122,6 +123,8 @@ func newStage(t *testing.T, exec Executor, script string) (*Stage, *lockedBuffer
 	}, out
 }
 
+// TestStageOutputAndExitCode, also where /proc does not tell file offsets
+// (withoutFdinfo): the launcher then counts bytes with wc.
 func TestStageOutputAndExitCode(t *testing.T) {
 	for _, tc := range []struct {
 		name, script, want string
@@ -134,15 +137,17 @@ func TestStageOutputAndExitCode(t *testing.T) {
 		// The shell running the stage may report the kill in the log.
 		{"killed", "kill -KILL $$\n", "?", 137},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s, out := newStage(t, localExecutor{}, tc.script)
-			code, err := s.Run(context.Background())
-			assert.NilError(t, err)
-			assert.Equal(t, code, tc.code)
-			if tc.want != "?" {
-				assert.Equal(t, out.String(), tc.want)
-			}
-		})
+		for _, exec := range []Executor{localExecutor{}, withoutFdinfo{localExecutor{}}} {
+			t.Run(fmt.Sprintf("%s %T", tc.name, exec), func(t *testing.T) {
+				s, out := newStage(t, exec, tc.script)
+				code, err := s.Run(context.Background())
+				assert.NilError(t, err)
+				assert.Equal(t, code, tc.code)
+				if tc.want != "?" {
+					assert.Equal(t, out.String(), tc.want)
+				}
+			})
+		}
 	}
 }
 
@@ -347,4 +352,46 @@ func TestStageWhoseSupervisorDies(t *testing.T) {
 	assert.Assert(t, !errors.Is(err, ErrCancelled))
 	assert.Assert(t, time.Since(start) < 5*time.Second, time.Since(start))
 	assert.Assert(t, strings.HasPrefix(out.String(), "before\n"), out.String())
+}
+
+// withoutFdinfo runs the launcher as a container whose /proc tells no file
+// offsets (a sandbox's /proc may lack fdinfo or its pos line): its path is
+// rewritten to one that does not exist, so that the launcher counts bytes
+// with wc instead.
+type withoutFdinfo struct{ Executor }
+
+func (w withoutFdinfo) Exec(ctx context.Context, c string, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	command = slices.Clone(command)
+	for i, arg := range command {
+		command[i] = strings.ReplaceAll(arg, "/proc/$$/fdinfo/", "/nonexistent/")
+	}
+	return w.Executor.Exec(ctx, c, command, stdin, stdout, stderr)
+}
+
+// TestStageWithoutFdinfo: where /proc does not tell how much was sent, the
+// script's and the log's sizes come from wc, with the same results: no
+// byte repeated or lost after cuts, a script cut short refused.
+// (TestStageOutputAndExitCode runs there too.)
+func TestStageWithoutFdinfo(t *testing.T) {
+	assert.Assert(t, strings.Contains(scripts.Stage, "/proc/$$/fdinfo/"), "the launcher no longer reads fdinfo; update this test")
+	t.Run("cuts", func(t *testing.T) {
+		script := "i=0; while [ $i -lt 2000 ]; do printf 'line %04d\\n' $i; i=$((i+1)); done; exit 4\n"
+		var want strings.Builder
+		for i := 0; i < 2000; i++ {
+			fmt.Fprintf(&want, "line %04d\n", i)
+		}
+		flaky := &flakyExecutor{drops: 3, after: 2000}
+		s, out := newStage(t, withoutFdinfo{flaky}, script)
+		code, err := s.Run(context.Background())
+		assert.NilError(t, err)
+		assert.Equal(t, code, 4)
+		assert.Equal(t, out.String(), want.String())
+	})
+	t.Run("script cut short", func(t *testing.T) {
+		s, _ := newStage(t, withoutFdinfo{localExecutor{}}, "")
+		var stderr bytes.Buffer
+		cmd := s.command(scripts.ModeStart, s.Dirs.Attempt(0), "10")
+		_ = withoutFdinfo{localExecutor{}}.Exec(context.Background(), "build", cmd, strings.NewReader("echo"), io.Discard, &stderr)
+		assert.Equal(t, stderr.String(), "k8sdrv-error incomplete-script got 4 of 10 bytes\n")
+	})
 }

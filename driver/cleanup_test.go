@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	k8stesting "k8s.io/client-go/testing"
 )
 
@@ -94,19 +93,12 @@ func TestCleanupUsesTheCleanupGracePeriod(t *testing.T) {
 func TestCleanupDeletesEveryPullAttempt(t *testing.T) {
 	d := newTestDriver(t)
 	d.cfg.PullPolicy = []string{"always", "if-not-present"}
-	d.client.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watch.Interface, error) {
-		w := watch.NewFake()
-		go func() {
-			list, _ := d.client.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{})
-			pod := list.Items[len(list.Items)-1].DeepCopy()
-			pod.Status.Phase = corev1.PodPending
-			pod.Status.ContainerStatuses = []corev1.ContainerStatus{running("build"), running("helper")}
-			if len(list.Items) == 1 {
-				pod.Status.ContainerStatuses[0] = waiting("build", "ErrImagePull")
-			}
-			w.Modify(pod)
-		}()
-		return true, w, nil
+	d.changeWhenCreated(t, func(pod *corev1.Pod, pods int) {
+		pod.Status.Phase = corev1.PodPending
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{running("build"), running("helper")}
+		if pods == 1 {
+			pod.Status.ContainerStatuses[0] = waiting("build", "ErrImagePull")
+		}
 	})
 	deletes := 0
 	d.client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {

@@ -116,7 +116,7 @@ func (d *Driver) pullCheck(ctx context.Context, cluster Cluster, cfg *config.Con
 		return failed(name, err.Error(), "see the permission and job pod lines above")
 	}
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
-	err = d.waitRunning(ctx, cluster, cfg, created, start, timeout)
+	err = d.waitRunning(ctx, cluster, cfg, created, nil, start, timeout)
 	elapsed := time.Since(start).Round(time.Millisecond)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.CleanupResourcesTimeout.Duration)
 	delErr := deletePod(dctx, cluster, created.Namespace, created.Name, created.UID, created.Spec.TerminationGracePeriodSeconds)

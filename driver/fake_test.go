@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	corev1 "k8s.io/api/core/v1"
@@ -155,14 +156,38 @@ func (d *testDriver) podNames(t *testing.T) []string {
 
 // setStatus moves the job's pod to the given container states once it exists.
 func (d *testDriver) setStatusWhenCreated(t *testing.T, statuses ...corev1.ContainerStatus) {
+	d.changeWhenCreated(t, func(pod *corev1.Pod, _ int) {
+		pod.Status.Phase = corev1.PodPending
+		pod.Status.ContainerStatuses = statuses
+	})
+}
+
+// changeWhenCreated answers a watch of a pod by name with one change of
+// that pod (change gets it and the number of pods there are), as soon as
+// it exists: prepare opens the watch while it creates the pod. The events
+// of first, given the watched name, come before it.
+func (d *testDriver) changeWhenCreated(t *testing.T, change func(pod *corev1.Pod, pods int), first ...func(name string) watch.Event) {
 	d.client.PrependWatchReactor("pods", func(action k8stesting.Action) (bool, watch.Interface, error) {
-		w := watch.NewFake()
+		name, ok := action.(k8stesting.WatchAction).GetWatchRestrictions().Fields.RequiresExactMatch("metadata.name")
+		assert.Assert(t, ok, "a watch of the job's pod names it")
+		w := watch.NewRaceFreeFake() // prepare may stop it first: a create that failed
+		for _, event := range first {
+			e := event(name)
+			w.Action(e.Type, e.Object)
+		}
 		go func() {
-			list, _ := d.client.CoreV1().Pods(action.GetNamespace()).List(context.Background(), metav1.ListOptions{})
-			pod := list.Items[0].DeepCopy()
-			pod.Status.Phase = corev1.PodPending
-			pod.Status.ContainerStatuses = statuses
-			w.Modify(pod)
+			for range 5000 {
+				list, _ := d.client.CoreV1().Pods(action.GetNamespace()).List(context.Background(), metav1.ListOptions{})
+				for _, p := range list.Items {
+					if p.Name == name {
+						pod := p.DeepCopy()
+						change(pod, len(list.Items))
+						w.Modify(pod)
+						return
+					}
+				}
+				time.Sleep(time.Millisecond)
+			}
 		}()
 		return true, w, nil
 	})

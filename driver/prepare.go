@@ -113,24 +113,30 @@ func (d *Driver) start(ctx context.Context, jc *config.JobConfig, pod *corev1.Po
 		return err
 	}
 	start := time.Now()
-	created, err := d.createPod(ctx, cfg, cluster.Pods(pod.Namespace), pod)
+	pod = named(pod)
+	pods := cluster.Pods(pod.Namespace)
+	early := watchBeforeCreate(ctx, pods, pod)
+	created, err := d.createPod(ctx, cfg, pods, pod)
 	if err != nil {
+		early.stop()
 		return err
 	}
 	state.add(PodRef{Namespace: created.Namespace, Name: created.Name, UID: string(created.UID)})
 	if err := saveState(d.Env.TmpDir, state); err != nil {
+		early.stop()
 		d.deletePod(cfg, state)
 		return err
 	}
 	d.Log.Info().Msgf("Created pod %s/%s", created.Namespace, created.Name)
 	if cfg.PodDisruptionBudget {
 		if err := d.createDisruptionBudget(ctx, jc, cluster, created); err != nil {
+			early.stop()
 			d.deletePod(cfg, state)
 			return err
 		}
 	}
 	timeout := time.Duration(cfg.PollTimeout) * time.Second
-	w, err := d.waitPod(ctx, cluster, cfg, created, start, timeout)
+	w, err := d.waitPod(ctx, cluster, cfg, created, early, start, timeout)
 	if err == nil {
 		err = d.waitServices(ctx, cluster, cfg, w, services)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,40 @@ func TestPrepareWaitsUntilEveryContainerRuns(t *testing.T) {
 	assert.Equal(t, state.Namespace, "default")
 	assert.DeepEqual(t, state.Job, &job.Identity{JobID: "42", ProjectID: "7", RunnerShortToken: "tok", ConcurrentID: "0"})
 	assert.DeepEqual(t, state.Pods, []PodRef{{Namespace: "default", Name: state.Pod, UID: state.UID}})
+}
+
+// TestPrepareWatchesWhileItCreates: the pod's watch is opened while the
+// create is on its way, so it names the pod without a resource version
+// (the most recent state: nothing is missed whether it opens before or
+// after the create lands), and no second watch follows.
+func TestPrepareWatchesWhileItCreates(t *testing.T) {
+	d := newTestDriver(t)
+	d.setStatusWhenCreated(t, running("build"), running("helper"))
+	assert.NilError(t, d.prepare(context.Background()))
+	state, err := loadState(d.Env.TmpDir)
+	assert.NilError(t, err)
+	var watches []string
+	for _, a := range d.client.Actions() {
+		if w, ok := a.(k8stesting.WatchAction); ok {
+			name, _ := w.GetWatchRestrictions().Fields.RequiresExactMatch("metadata.name")
+			watches = append(watches, name+" from resource version "+strconv.Quote(w.GetWatchRestrictions().ResourceVersion))
+		}
+	}
+	assert.DeepEqual(t, watches, []string{state.Pod + ` from resource version ""`})
+}
+
+// TestPrepareIgnoresAnotherPodOfTheSameName: a watch by name may show an
+// earlier pod of that name (here one deleted); only the created pod's UID
+// counts.
+func TestPrepareIgnoresAnotherPodOfTheSameName(t *testing.T) {
+	d := newTestDriver(t)
+	earlier := func(name string) watch.Event {
+		return watch.Event{Type: watch.Deleted, Object: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: "an-earlier-pod"}}}
+	}
+	d.changeWhenCreated(t, func(pod *corev1.Pod, _ int) {
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{running("build"), running("helper")}
+	}, earlier)
+	assert.NilError(t, d.prepare(context.Background()))
 }
 
 // TestPrepareRecordsTheJobsDriverDir: with scripts_base_dir, k8sdrv's

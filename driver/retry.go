@@ -85,6 +85,19 @@ func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string,
 	}
 }
 
+// named returns a copy of pod that has its name: the generated name's
+// random suffix chosen here, not by the API server, so that a create
+// tried again after a lost answer finds its pod, and the pod can be
+// watched before it is created.
+func named(pod *corev1.Pod) *corev1.Pod {
+	pod = pod.DeepCopy()
+	if pod.Name == "" {
+		pod.Name = pod.GenerateName + utilrand.String(5)
+		pod.GenerateName = ""
+	}
+	return pod
+}
+
 // createPod creates pod under a name k8sdrv picks itself (its generateName
 // prefix and five random characters, as the API server would pick), so
 // that a create tried again after an ambiguous failure (the connection
@@ -92,11 +105,7 @@ func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string,
 // instead of making a second one. A create refused by an exhausted
 // ResourceQuota waits for room (waitForQuota).
 func (d *Driver) createPod(ctx context.Context, cfg *config.Config, pods kubeapi.Pods, pod *corev1.Pod) (*corev1.Pod, error) {
-	pod = pod.DeepCopy()
-	if pod.Name == "" {
-		pod.Name = pod.GenerateName + utilrand.String(5)
-		pod.GenerateName = ""
-	}
+	pod = named(pod)
 	var created *corev1.Pod
 	create := func(ctx context.Context) error {
 		for renamed := 0; ; renamed++ {

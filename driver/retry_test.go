@@ -117,6 +117,9 @@ func TestPrepareRetryLimits(t *testing.T) {
 	}
 }
 
+// TestPrepareRetriesTheWatchWhileTheAPIServerIsDown: the first refused
+// watch is the one opened with the create, which prepare then replaces
+// with its own, tried again until the API server answers.
 func TestPrepareRetriesTheWatchWhileTheAPIServerIsDown(t *testing.T) {
 	shortRetryPauses(t)
 	d := newTestDriver(t)

@@ -116,19 +116,21 @@ func podStatus(pod *corev1.Pod) string {
 
 // waitRunning watches the pod until it runs, fails, or timeout passes
 // (see waitPod).
-func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, start time.Time, timeout time.Duration) error {
-	w, err := d.waitPod(parent, cluster, cfg, pod, start, timeout)
+func (d *Driver) waitRunning(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, early *earlyWatch, start time.Time, timeout time.Duration) error {
+	w, err := d.waitPod(parent, cluster, cfg, pod, early, start, timeout)
 	w.stop()
 	return err
 }
 
-// waitPod watches the pod until it runs, fails, or timeout passes. A
-// closed watch is resumed from the last resource version seen. While the
-// pod is unschedulable, its events are read again every poll_interval for
-// a cluster autoscaler's verdict (schedulingCheck). Once the pod runs,
-// the returned waiter keeps its watch open (when it had one), so that
-// waiting for the services costs no second one; the caller stops it.
-func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, start time.Time, timeout time.Duration) (*podWaiter, error) {
+// waitPod watches the pod until it runs, fails, or timeout passes,
+// through early's watch when that watched the pod, else through one opened
+// from the created pod's resource version. A closed watch is resumed from
+// the last resource version seen. While the pod is unschedulable, its
+// events are read again every poll_interval for a cluster autoscaler's
+// verdict (schedulingCheck). Once the pod runs, the returned waiter keeps
+// its watch open (when it had one), so that waiting for the services
+// costs no second one; the caller stops it.
+func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Config, pod *corev1.Pod, early *earlyWatch, start time.Time, timeout time.Duration) (*podWaiter, error) {
 	retry := cfg.Retry
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
@@ -145,6 +147,7 @@ func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Co
 	defer func() {
 		if !handedOver {
 			cancelWatch()
+			early.stop()
 		}
 	}()
 	stopCancelling := context.AfterFunc(ctx, cancelWatch)
@@ -166,15 +169,7 @@ func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Co
 		if done, err := w.evaluate(ctx, w.last); done {
 			return w, finished(err)
 		}
-		var watcher watch.Interface
-		err := d.retryAPI(ctx, retry, "watch pod "+pod.Namespace+"/"+pod.Name, func(context.Context) (err error) {
-			// kubeAPI: pods, watch
-			watcher, err = pods.Watch(watchCtx, metav1.ListOptions{
-				FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
-				ResourceVersion: w.last.ResourceVersion,
-			})
-			return err
-		})
+		watcher, err := d.watchPod(ctx, watchCtx, retry, pods, w.last, early)
 		if err != nil {
 			if ctx.Err() != nil {
 				return w, timeoutError(w.last, timeout)
@@ -183,7 +178,7 @@ func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Co
 		}
 		done, err := w.consume(ctx, watcher)
 		if done && err == nil && stopCancelling() {
-			w.open, w.cancelOpen, handedOver = watcher, cancelWatch, true
+			w.open, w.cancelOpen, handedOver = watcher, early.handOver(cancelWatch), true
 		} else {
 			watcher.Stop()
 		}
@@ -208,6 +203,25 @@ func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Co
 			return w, err
 		}
 	}
+}
+
+// watchPod returns early's watch when that watches the pod, else opens
+// one from the pod's state last seen, trying transient errors again.
+// The watch lives in watchCtx; ctx bounds the tries.
+func (d *Driver) watchPod(ctx, watchCtx context.Context, retry config.Retry, pods kubeapi.Pods, last *corev1.Pod, early *earlyWatch) (watch.Interface, error) {
+	if watcher := early.take(ctx, last); watcher != nil {
+		return watcher, nil
+	}
+	var watcher watch.Interface
+	err := d.retryAPI(ctx, retry, "watch pod "+last.Namespace+"/"+last.Name, func(context.Context) (err error) {
+		// kubeAPI: pods, watch
+		watcher, err = pods.Watch(watchCtx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", last.Name).String(),
+			ResourceVersion: last.ResourceVersion,
+		})
+		return err
+	})
+	return watcher, err
 }
 
 // podWaiter follows one pod's states, printing a progress line whenever
@@ -271,9 +285,12 @@ func (w *podWaiter) consume(ctx context.Context, watcher watch.Interface) (bool,
 			case watch.Error:
 				return false, apierrors.FromObject(ev.Object)
 			case watch.Deleted:
-				return true, errors.New("the job's pod was deleted while starting")
+				if pod, ok := ev.Object.(*corev1.Pod); !ok || pod.UID == w.last.UID {
+					return true, errors.New("the job's pod was deleted while starting")
+				}
 			}
-			if pod, ok := ev.Object.(*corev1.Pod); ok {
+			// A watch by name may show an earlier pod of that name.
+			if pod, ok := ev.Object.(*corev1.Pod); ok && pod.UID == w.last.UID {
 				if done, err := w.evaluate(ctx, pod); done {
 					return true, err
 				}
@@ -284,4 +301,81 @@ func (w *podWaiter) consume(ctx context.Context, watcher watch.Interface) (bool,
 
 func notRunningError(pod *corev1.Pod, timeout time.Duration) error {
 	return fmt.Errorf("pod %s/%s not running after poll_timeout (%s): %s", pod.Namespace, pod.Name, timeout, podStatus(pod))
+}
+
+// earlyWatch is the watch of a pod that prepare is about to create, opened
+// while the create is on its way rather than one round trip after it. It
+// watches the name from the most recent state (no resource version), so
+// whenever it opens, before the create lands or after, it misses nothing:
+// an open watch first shows the pod as it is then (when it exists), then
+// every change. It is used only if the pod was created under that name.
+type earlyWatch struct {
+	name    string
+	open    chan struct{} // closed when the watch request has returned
+	watcher watch.Interface
+	err     error
+	cancel  context.CancelFunc
+	taken   bool // by waitPod, which stops it
+}
+
+// watchBeforeCreate starts opening the watch of pod, to be created.
+func watchBeforeCreate(ctx context.Context, pods kubeapi.Pods, pod *corev1.Pod) *earlyWatch {
+	ctx, cancel := context.WithCancel(ctx)
+	e := &earlyWatch{name: pod.Name, open: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(e.open)
+		// kubeAPI: pods, watch
+		e.watcher, e.err = pods.Watch(ctx, metav1.ListOptions{
+			FieldSelector: fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
+		})
+	}()
+	return e
+}
+
+// take returns the watch, once, when it opened and watches created; nil
+// otherwise (it failed, or is not open when ctx ends: waitRunning opens
+// its own, with retries).
+func (e *earlyWatch) take(ctx context.Context, created *corev1.Pod) watch.Interface {
+	if e == nil || created.Name != e.name {
+		return nil
+	}
+	select {
+	case <-e.open:
+	case <-ctx.Done():
+		return nil
+	}
+	w := e.watcher
+	e.watcher = nil
+	if e.err != nil {
+		return nil
+	}
+	e.taken = true
+	return w
+}
+
+// handOver returns what ends a watch handed over open (waitPod's, to wait
+// for the services): cancel, and when the watch is early's, early's own
+// context too; an early watch nobody took is stopped now.
+func (e *earlyWatch) handOver(cancel context.CancelFunc) context.CancelFunc {
+	if e == nil || !e.taken {
+		e.stop()
+		return cancel
+	}
+	return func() {
+		cancel()
+		e.cancel()
+	}
+}
+
+// stop ends the watch if nobody took it; the taker stops what it took.
+func (e *earlyWatch) stop() {
+	if e == nil {
+		return
+	}
+	e.cancel()
+	<-e.open
+	if e.watcher != nil {
+		e.watcher.Stop()
+		e.watcher = nil
+	}
 }

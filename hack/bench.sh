@@ -53,6 +53,16 @@ table() {
 MD
 }
 
+# The launcher inside the container, on this host: the processes a short
+# stage starts (counted with strace where it is installed) and its time.
+starts=$(go test -count=1 -run TestShortStageProcessStarts -v ./attach 2>&1 | sed -n 's/^ *cost_test.go:[0-9]*: //p')
+launcher=$(go test -count=1 -run '^$' -bench ShortStageOnHost -benchtime "$BENCHTIME" -count "$COUNT" ./attach | grep '^Benchmark')
+launcher_ms() {
+  awk -v name="BenchmarkShortStageOnHost/$1-" 'index($1, name) == 1 { print $3 }' <<<"$launcher" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit }
+      printf "%.1f ms", ((NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1e6 }'
+}
+
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 {
@@ -79,6 +89,33 @@ $(raw=$kwok_raw table)
 
 $(if [ -s "$real_raw" ]; then raw=$real_raw table; else echo "Not measured: the real cluster did not start on this machine."; fi)
 
+### The launcher in the container
+
+Process starts of a short stage (\`echo hi\`), the launcher's shell
+included, counted by \`go test -run TestShortStageProcessStarts -v ./attach\`:
+it runs the launcher on this host through attach's local executor under
+\`strace -f -ff -e trace=execve\` (one output file per process), with
+\`sh\` resolved to dash, busybox and bash in turn. The container's first
+stage also creates the container's directory; a later one does not.
+Busybox runs its applets as itself (\`exe\`).
+
+\`\`\`
+${starts:-not counted: strace is not installed}
+\`\`\`
+
+Before 2026-12-03 (\`scripts/stage.sh\` of 936f111) a later stage started
+13 processes with dash and busybox and 16 with bash as \`sh\` (15 and 18 for
+a container's first stage): \`mkdir\` twice, \`head\` twice, \`wc\` three times,
+\`tail\`, \`mv\`, \`setsid\`, \`sleep\`, two shells and the stage's shell, and
+\`wc\`, \`tail\`, \`head\` and \`sleep\` again on every further poll. Now the
+bytes received and sent are the offsets of the launcher's own file
+descriptors (\`/proc/\$\$/fdinfo\`), the claim is a noclobber redirection and
+an attempt's files sit in the container's directory.
+
+Time of the same stage through the launcher on this host, from its exec to
+the exit code (\`BenchmarkShortStageOnHost\`, median): dash $(launcher_ms dash),
+busybox $(launcher_ms busybox), bash $(launcher_ms bash).
+
 Reading the numbers:
 
 * Every k8sdrv call is a new process (the Custom executor protocol), so it
@@ -87,7 +124,7 @@ Reading the numbers:
   the new-connection floor does not.
 * An empty stage costs one exec round trip plus the in-container launcher
   (\`scripts/stage.sh\`: store the script, start it detached, follow its log,
-  read its exit code): a handful of process starts inside the container.
+  read its exit code): six process starts inside the container (below).
 * The 10 MiB stage is written to a log file in the pod and streamed from it,
   so its output survives dropped connections; the floor streams straight
   from the process.

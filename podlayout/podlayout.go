@@ -31,7 +31,7 @@ func (l Layout) MountPath() string {
 	return l.mountPath
 }
 
-// Stage returns the directories of one run of stage in container. The name
+// Stage returns the paths of one run of stage in container. The name
 // carries the time the run started: the runner calls a stage again when the
 // job asks for retries (GET_SOURCES_ATTEMPTS and the like), and each call
 // must start afresh, not follow the log of the one before.
@@ -42,16 +42,18 @@ func (l Layout) Stage(container, stage string, started time.Time) StageDirs {
 	}
 }
 
-// StageDirs are the directories one stage run uses in its container.
+// StageDirs are the paths one stage run uses in its container.
 type StageDirs struct {
 	containerDir string
 	name         string
 }
 
-// Attempt is the directory of the run's attempt n (from 0): its script,
-// log and exit code. A stage whose start may not have reached the container
-// is started again in a fresh directory, never in one a late start could
-// still claim.
+// Attempt is the path of the run's attempt n (from 0). Its files (script,
+// log, exit code) are this path with a suffix (.script, .log, .status),
+// in the container's directory: a directory per attempt would cost every
+// stage a mkdir. A stage whose start may not have reached the container is
+// started again as a fresh attempt, never as one a late start could still
+// claim.
 func (s StageDirs) Attempt(n int) string {
 	return path.Join(s.containerDir, s.name+"."+strconv.Itoa(n))
 }

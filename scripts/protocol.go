@@ -1,7 +1,7 @@
 package scripts
 
 // The stage protocol: the words that k8sdrv (package attach) and stage.sh
-// exchange, and the names the scripts share inside a stage's directory.
+// exchange, and the names of the files the scripts share for a stage.
 // TestScriptsSpeakTheProtocol holds every script here to exactly these.
 
 // Modes: stage.sh's first argument.
@@ -39,12 +39,12 @@ const (
 	FailAbandoned = "abandoned"
 )
 
-// stageFiles are the files of a stage's directory, written and read by
-// stage.sh and supervise.sh: the script (script.part until complete), its
-// log and exit code (status), the process group to signal (pgid), the
-// current follower to wake (follower) and the claim that decides between a
-// late start and a follower.
-var stageFiles = []string{"script.part", "script", "log", "status", "pgid", "follower", "claim"}
+// stageFiles are the files of a stage's attempt, DIR.<name>, written and
+// read by stage.sh and supervise.sh: the script, its log and exit code
+// (status), the process group to signal (pgid), the current follower to
+// wake (follower) and the claim that decides between a late start and a
+// follower.
+var stageFiles = []string{"script", "log", "status", "pgid", "follower", "claim"}
 
 // wakeSignal is what supervise.sh sends the follower when the exit code is
 // written, so that the follower does not sleep out its poll interval.

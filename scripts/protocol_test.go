@@ -44,10 +44,10 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 		assert.DeepEqual(t, words(`fail "([^" ]+)`, stage), want)
 	})
 	t.Run("stage files", func(t *testing.T) {
-		// Every script calls the stage's directory $dir.
+		// Every script calls the attempt's path $dir; its files are $dir.<name>.
 		var used []string
 		for name, script := range all {
-			files := words(`\$dir/([A-Za-z0-9._-]+)`, script)
+			files := words(`\$dir\.([A-Za-z0-9_-]+)`, script)
 			for _, f := range files {
 				assert.Assert(t, slices.Contains(stageFiles, f), "%s: %s is not one of the stage files %v", name, f, stageFiles)
 			}
