@@ -8,15 +8,23 @@ select_cluster up "$@"
 
 NEW_CONFIG=$CLUSTER_DIR/kwok-config.new.yaml
 
-# Healthy means: created from the same config, apiserver answers, the node is
-# Ready, pods can be created (the default ServiceAccount exists) and a pod
-# gets scheduled and runs.
+# Healthy means: created from the same config, apiserver answers, exactly
+# NODES simulated nodes are Ready, pods can be created (the default
+# ServiceAccount exists) and a pod gets scheduled and runs.
 healthy() {
   [ -s "$KUBECONFIG_FILE" ] && [ -s "$APPLIED_CONFIG" ] || return 1
   cmp -s "$NEW_CONFIG" "$APPLIED_CONFIG" || { log "cluster config changed"; return 1; }
   [ "$(kc get --raw /healthz 2>/dev/null)" = ok ] || return 1
-  node_ready && kc get serviceaccount default -n default >/dev/null 2>&1 || return 1
+  nodes_ready || { log "want $NODES Ready simulated node(s)"; return 1; }
+  kc get serviceaccount default -n default >/dev/null 2>&1 || return 1
   probe_pod 20
+}
+
+# nodes_ready: the cluster has exactly NODES simulated nodes, all Ready.
+nodes_ready() {
+  local ready
+  ready=$(kc get nodes -l type=kwok -o 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null) || return 1
+  [ "$(grep -c . <<<"$ready")" = "$NODES" ] && ! grep -qvx True <<<"$ready"
 }
 
 PROBE_POD=k8sdrv-cluster-probe
@@ -79,33 +87,47 @@ write_kubeconfig() {
   mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE"
 }
 
-# One fake node that kwok manages (selected by the annotation kwokctl gives kwok).
-# No taint, so ordinary pods schedule onto it.
-apply_node() {
-  local arch
+# NODES fake nodes that kwok manages (selected by the annotation kwokctl
+# gives kwok), one List in one apply: NODE_NAME, then kwok-node-1,
+# kwok-node-2, ... No taint, so ordinary pods schedule onto them.
+apply_nodes() {
+  local arch i name
   arch=$(go env GOARCH) # exec'd commands run on this host, so advertise its arch
-  kc apply -f - >&2 <<EOF
-apiVersion: v1
-kind: Node
-metadata:
-  name: $NODE_NAME
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-  labels:
-    kubernetes.io/os: linux
-    kubernetes.io/arch: $arch
-    kubernetes.io/hostname: $NODE_NAME
-    type: kwok
-status:
-  allocatable:
-    cpu: "32"
-    memory: 256Gi
-    pods: "110"
-  capacity:
-    cpu: "32"
-    memory: 256Gi
-    pods: "110"
+  {
+    printf 'apiVersion: v1\nkind: List\nitems:\n'
+    for ((i = 0; i < NODES; i++)); do
+      name=kwok-node-$i
+      ((i > 0)) || name=$NODE_NAME
+      node_yaml "$name" "$arch"
+    done
+  } | kc apply -f - >/dev/null
+  log "$NODES simulated node(s) applied"
+}
+
+# node_yaml NAME ARCH: one Node as an item of apply_nodes' List.
+node_yaml() {
+  cat <<EOF
+- apiVersion: v1
+  kind: Node
+  metadata:
+    name: $1
+    annotations:
+      kwok.x-k8s.io/node: fake
+      node.alpha.kubernetes.io/ttl: "0"
+    labels:
+      kubernetes.io/os: linux
+      kubernetes.io/arch: $2
+      kubernetes.io/hostname: $1
+      type: kwok
+  status:
+    allocatable:
+      cpu: "32"
+      memory: 256Gi
+      pods: "110"
+    capacity:
+      cpu: "32"
+      memory: 256Gi
+      pods: "110"
 EOF
 }
 
@@ -120,8 +142,8 @@ start() {
   write_kubeconfig
   # kwokctl only warns when --wait runs out, so check the apiserver ourselves.
   wait_for 60 "kube-apiserver /healthz" apiserver_ok
-  apply_node
-  wait_for 60 "node $NODE_NAME to be Ready" node_ready
+  apply_nodes
+  wait_for 120 "$NODES simulated node(s) to be Ready" nodes_ready
   wait_for 60 "ServiceAccount default/default" default_sa
   probe_pod 60
   cp "$NEW_CONFIG" "$APPLIED_CONFIG"
