@@ -150,3 +150,9 @@ func TestNiceCeil(t *testing.T) {
 		assert.Equal(t, niceCeil(v), want, "niceCeil(%g)", v)
 	}
 }
+
+func TestScheduledAfter(t *testing.T) {
+	line := "Created pod default/p\nPod default/p running after 3.4s: scheduled after 2.5s; containers running: build 0.9s\n"
+	assert.Equal(t, scheduledAfter(line), 2500*time.Millisecond)
+	assert.Equal(t, scheduledAfter("Created pod default/p\n"), time.Duration(0))
+}

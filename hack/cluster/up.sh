@@ -101,7 +101,6 @@ apply_nodes() {
       node_yaml "$name" "$arch"
     done
   } | kc apply -f - >/dev/null
-  log "$NODES simulated node(s) applied"
 }
 
 # node_yaml NAME ARCH: one Node as an item of apply_nodes' List.
@@ -142,7 +141,10 @@ start() {
   write_kubeconfig
   # kwokctl only warns when --wait runs out, so check the apiserver ourselves.
   wait_for 60 "kube-apiserver /healthz" apiserver_ok
-  apply_nodes
+  # The first apply fetches the OpenAPI schema, which a new API server on a
+  # busy machine may not serve within kubectl's 10 s.
+  wait_for 60 "$NODES simulated node(s) to be applied" apply_nodes
+  log "$NODES simulated node(s) applied"
   wait_for 120 "$NODES simulated node(s) to be Ready" nodes_ready
   wait_for 60 "ServiceAccount default/default" default_sa
   probe_pod 60
