@@ -130,26 +130,35 @@ node_yaml() {
 EOF
 }
 
-start() {
-  local start=$SECONDS
-  if ! create_cluster; then
-    # A half-created or damaged cluster directory: start over once.
-    log "create failed; deleting the cluster and retrying once"
-    run_kwokctl delete cluster --name "$CLUSTER_NAME" >&2 || true
-    create_cluster
-  fi
-  write_kubeconfig
+# start_once creates the cluster and waits until it takes pods.
+start_once() {
+  create_cluster || return 1
+  write_kubeconfig || return 1
   # kwokctl only warns when --wait runs out, so check the apiserver ourselves.
-  wait_for 60 "kube-apiserver /healthz" apiserver_ok
+  wait_for 60 "kube-apiserver /healthz" apiserver_ok || return 1
   # The first apply fetches the OpenAPI schema, which a new API server on a
   # busy machine may not serve within kubectl's 10 s.
-  wait_for 60 "$NODES simulated node(s) to be applied" apply_nodes
+  wait_for 60 "$NODES simulated node(s) to be applied" apply_nodes || return 1
   log "$NODES simulated node(s) applied"
-  wait_for 120 "$NODES simulated node(s) to be Ready" nodes_ready
-  wait_for 60 "ServiceAccount default/default" default_sa
+  wait_for 120 "$NODES simulated node(s) to be Ready" nodes_ready || return 1
+  wait_for 60 "ServiceAccount default/default" default_sa || return 1
   probe_pod 60
-  cp "$NEW_CONFIG" "$APPLIED_CONFIG"
-  log "cluster $CLUSTER_NAME ready in $((SECONDS - start))s"
+}
+
+# start tries three times: besides a half-created or damaged cluster
+# directory, a component may exit for good while a busy machine's new API
+# server is still starting (kube-controller-manager gives it 20 s).
+start() {
+  local start=$SECONDS attempt
+  for attempt in 1 2 3; do
+    if start_once; then
+      cp "$NEW_CONFIG" "$APPLIED_CONFIG"
+      log "cluster $CLUSTER_NAME ready in $((SECONDS - start))s"
+      return 0
+    fi
+    log "starting cluster $CLUSTER_NAME failed (attempt $attempt of 3)"
+  done
+  return 1
 }
 
 main() {
