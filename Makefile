@@ -81,6 +81,17 @@ gitlab-runner-bin: ## gitlab-runner for the e2e tests, built once into ~/.cache/
 bench: build ## the e2e benchmarks on KWOK and the real node; rewrites docs/BENCHMARKS.md
 	K8SDRV_BINARY=$(CURDIR)/$(BIN) hack/bench.sh
 
+# Many jobs at once on a KWOK cluster of its own with SCALE_NODES simulated
+# nodes (e2e/scale_test.go): SCALE_JOBS jobs at each concurrency of
+# SCALE_LEVELS; fails on a failed job or a pod left. A smoke run:
+#   make bench-scale SCALE_JOBS=20 SCALE_LEVELS=5,10
+SCALE_JOBS ?= 500
+SCALE_LEVELS ?= 50,100,200
+SCALE_NODES ?= 100
+.PHONY: bench-scale
+bench-scale: build cluster-bin ## SCALE_JOBS jobs at each of SCALE_LEVELS concurrent on 100 KWOK nodes; rewrites its part of docs/BENCHMARKS.md and docs/bench-scale.svg
+	K8SDRV_BINARY=$(CURDIR)/$(BIN) SCALE_JOBS=$(SCALE_JOBS) SCALE_LEVELS=$(SCALE_LEVELS) SCALE_NODES=$(SCALE_NODES) hack/bench-scale.sh
+
 demo: build ## a sample job through k8sdrv on a real node (root), on KWOK where that cannot run
 	hack/demo.sh
 

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -200,27 +199,15 @@ func BenchmarkJob(b *testing.B) {
 	}
 }
 
-// measuredCommand runs k8sdrv under GNU time, which reports the peak RSS of
-// k8sdrv alone. (The rusage of a child of this test process would not do:
-// a child forked from a large process inherits its resident size until
-// exec, and Linux keeps that in the child's maximum.) rss returns KiB.
+// measuredCommand runs k8sdrv under GNU time (see underGNUTime); rss
+// returns the peak RSS of k8sdrv alone, in KiB.
 func measuredCommand(b testing.TB, j *job, args ...string) (cmd *exec.Cmd, rss func() int64) {
-	const gnuTime = "/usr/bin/time"
-	if _, err := os.Stat(gnuTime); err != nil {
-		b.Fatalf("peak RSS needs GNU time (apt-get install time): %v", err)
-	}
-	out := filepath.Join(b.TempDir(), "rss")
 	cmd = j.command(context.Background(), args...)
-	cmd.Args = append([]string{gnuTime, "-f", "%M", "-o", out, binary}, args...)
-	cmd.Path = gnuTime
+	read := underGNUTime(cmd, filepath.Join(b.TempDir(), "rusage"))
 	return cmd, func() int64 {
-		data, err := os.ReadFile(out)
+		ru, err := read()
 		assert.NilError(b, err)
-		// GNU time puts "Command exited with non-zero status N" first.
-		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-		kib, err := strconv.ParseInt(lines[len(lines)-1], 10, 64)
-		assert.NilError(b, err)
-		return kib
+		return ru.maxRSS
 	}
 }
 

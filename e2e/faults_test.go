@@ -186,11 +186,12 @@ func TestIntegrationSilentStageBehindIdleClosingProxy(t *testing.T) {
 var restartCluster = cmp.Or(os.Getenv("CLUSTER_NAME"), "k8sdrv") + "-restart"
 
 // ownCluster brings up a KWOK cluster of the test's own and points the
-// harness at it until the test ends, when the cluster is deleted.
-func ownCluster(t *testing.T, name string) {
+// harness at it until the test ends, when the cluster is deleted; env
+// (NAME=value, e.g. NODES=100) is added to hack/cluster/up.sh's.
+func ownCluster(t *testing.T, name string, env ...string) {
 	t.Helper()
 	requireKWOK(t, "starts a KWOK cluster of its own")
-	path, err := clusterUp("CLUSTER_NAME=" + name)
+	path, err := clusterUp(append([]string{"CLUSTER_NAME=" + name}, env...)...)
 	assert.NilError(t, err)
 	rc, client, err := connect(path)
 	assert.NilError(t, err)

@@ -423,9 +423,12 @@ func withCanary(variables any) []any {
 	return append(out, map[string]any{"key": canaryName, "value": canaryValue, "masked": true})
 }
 
+// secrets are the canaries in every form k8sdrv must never print.
+var secrets = []string{jobToken, canaryValue, strconv.Quote(canaryValue)}
+
 func assertNoSecret(t testing.TB, where, text string) {
 	t.Helper()
-	for _, secret := range []string{jobToken, canaryValue, strconv.Quote(canaryValue)} {
+	for _, secret := range secrets {
 		assert.Check(t, !strings.Contains(text, secret), "%s holds a secret (%q)", where, secret)
 	}
 }

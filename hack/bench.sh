@@ -6,10 +6,9 @@ cd "$(dirname "$0")/.."
 COUNT=${BENCH_COUNT:-5}
 BENCHTIME=${BENCH_TIME:-20x}
 
-if [ ! -x /usr/bin/time ]; then
-  echo "bench: installing GNU time (peak RSS)" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
-fi
+hack/gnu-time.sh
+# make bench-scale's section (e2e/scale_test.go writes it) is kept as it is.
+scale_section=$(sed -n '/^<!-- make bench-scale: begin/,/^<!-- make bench-scale: end -->$/p' docs/BENCHMARKS.md 2>/dev/null || true)
 
 kwok_raw=$(mktemp)
 real_raw=$(mktemp)
@@ -141,4 +140,7 @@ $(grep -E '^(Benchmark|goos|goarch|cpu|pkg)' "$kwok_raw" "$real_raw" | sed 's|^/
 \`\`\`
 MD
 } >docs/BENCHMARKS.md
+if [ -n "$scale_section" ]; then
+  printf '\n%s\n' "$scale_section" >>docs/BENCHMARKS.md
+fi
 echo "bench: wrote docs/BENCHMARKS.md" >&2

@@ -19,6 +19,13 @@ APPLIED_CONFIG=$CLUSTER_DIR/kwok-config.yaml
 # Working directory of every `kubectl exec` process (kwok runs them on this host).
 EXEC_WORKDIR=$CLUSTER_DIR/exec
 NODE_NAME=${NODE_NAME:-kwok-node-0}
+# How many simulated nodes the KWOK cluster has (make bench-scale uses 100).
+NODES=${NODES:-1}
+case $NODES in '' | *[!0-9]* | 0*)
+  echo "cluster: NODES=$NODES is not a positive whole number" >&2
+  exit 2
+  ;;
+esac
 
 # kwokctl probes the cluster with `kubectl` from PATH and otherwise downloads one,
 # so our own kubectl goes first. The environment is reset because kwokctl's

@@ -8,15 +8,23 @@ select_cluster up "$@"
 
 NEW_CONFIG=$CLUSTER_DIR/kwok-config.new.yaml
 
-# Healthy means: created from the same config, apiserver answers, the node is
-# Ready, pods can be created (the default ServiceAccount exists) and a pod
-# gets scheduled and runs.
+# Healthy means: created from the same config, apiserver answers, exactly
+# NODES simulated nodes are Ready, pods can be created (the default
+# ServiceAccount exists) and a pod gets scheduled and runs.
 healthy() {
   [ -s "$KUBECONFIG_FILE" ] && [ -s "$APPLIED_CONFIG" ] || return 1
   cmp -s "$NEW_CONFIG" "$APPLIED_CONFIG" || { log "cluster config changed"; return 1; }
   [ "$(kc get --raw /healthz 2>/dev/null)" = ok ] || return 1
-  node_ready && kc get serviceaccount default -n default >/dev/null 2>&1 || return 1
+  nodes_ready || { log "want $NODES Ready simulated node(s)"; return 1; }
+  kc get serviceaccount default -n default >/dev/null 2>&1 || return 1
   probe_pod 20
+}
+
+# nodes_ready: the cluster has exactly NODES simulated nodes, all Ready.
+nodes_ready() {
+  local ready
+  ready=$(kc get nodes -l type=kwok -o 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null) || return 1
+  [ "$(grep -c . <<<"$ready")" = "$NODES" ] && ! grep -qvx True <<<"$ready"
 }
 
 PROBE_POD=k8sdrv-cluster-probe
@@ -79,53 +87,78 @@ write_kubeconfig() {
   mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE"
 }
 
-# One fake node that kwok manages (selected by the annotation kwokctl gives kwok).
-# No taint, so ordinary pods schedule onto it.
-apply_node() {
-  local arch
+# NODES fake nodes that kwok manages (selected by the annotation kwokctl
+# gives kwok), one List in one apply: NODE_NAME, then kwok-node-1,
+# kwok-node-2, ... No taint, so ordinary pods schedule onto them.
+apply_nodes() {
+  local arch i name
   arch=$(go env GOARCH) # exec'd commands run on this host, so advertise its arch
-  kc apply -f - >&2 <<EOF
-apiVersion: v1
-kind: Node
-metadata:
-  name: $NODE_NAME
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-  labels:
-    kubernetes.io/os: linux
-    kubernetes.io/arch: $arch
-    kubernetes.io/hostname: $NODE_NAME
-    type: kwok
-status:
-  allocatable:
-    cpu: "32"
-    memory: 256Gi
-    pods: "110"
-  capacity:
-    cpu: "32"
-    memory: 256Gi
-    pods: "110"
+  {
+    printf 'apiVersion: v1\nkind: List\nitems:\n'
+    for ((i = 0; i < NODES; i++)); do
+      name=kwok-node-$i
+      ((i > 0)) || name=$NODE_NAME
+      node_yaml "$name" "$arch"
+    done
+  } | kc apply -f - >/dev/null
+}
+
+# node_yaml NAME ARCH: one Node as an item of apply_nodes' List.
+node_yaml() {
+  cat <<EOF
+- apiVersion: v1
+  kind: Node
+  metadata:
+    name: $1
+    annotations:
+      kwok.x-k8s.io/node: fake
+      node.alpha.kubernetes.io/ttl: "0"
+    labels:
+      kubernetes.io/os: linux
+      kubernetes.io/arch: $2
+      kubernetes.io/hostname: $1
+      type: kwok
+  status:
+    allocatable:
+      cpu: "32"
+      memory: 256Gi
+      pods: "110"
+    capacity:
+      cpu: "32"
+      memory: 256Gi
+      pods: "110"
 EOF
 }
 
-start() {
-  local start=$SECONDS
-  if ! create_cluster; then
-    # A half-created or damaged cluster directory: start over once.
-    log "create failed; deleting the cluster and retrying once"
-    run_kwokctl delete cluster --name "$CLUSTER_NAME" >&2 || true
-    create_cluster
-  fi
-  write_kubeconfig
+# start_once creates the cluster and waits until it takes pods.
+start_once() {
+  create_cluster || return 1
+  write_kubeconfig || return 1
   # kwokctl only warns when --wait runs out, so check the apiserver ourselves.
-  wait_for 60 "kube-apiserver /healthz" apiserver_ok
-  apply_node
-  wait_for 60 "node $NODE_NAME to be Ready" node_ready
-  wait_for 60 "ServiceAccount default/default" default_sa
+  wait_for 60 "kube-apiserver /healthz" apiserver_ok || return 1
+  # The first apply fetches the OpenAPI schema, which a new API server on a
+  # busy machine may not serve within kubectl's 10 s.
+  wait_for 60 "$NODES simulated node(s) to be applied" apply_nodes || return 1
+  log "$NODES simulated node(s) applied"
+  wait_for 120 "$NODES simulated node(s) to be Ready" nodes_ready || return 1
+  wait_for 60 "ServiceAccount default/default" default_sa || return 1
   probe_pod 60
-  cp "$NEW_CONFIG" "$APPLIED_CONFIG"
-  log "cluster $CLUSTER_NAME ready in $((SECONDS - start))s"
+}
+
+# start tries three times: besides a half-created or damaged cluster
+# directory, a component may exit for good while a busy machine's new API
+# server is still starting (kube-controller-manager gives it 20 s).
+start() {
+  local start=$SECONDS attempt
+  for attempt in 1 2 3; do
+    if start_once; then
+      cp "$NEW_CONFIG" "$APPLIED_CONFIG"
+      log "cluster $CLUSTER_NAME ready in $((SECONDS - start))s"
+      return 0
+    fi
+    log "starting cluster $CLUSTER_NAME failed (attempt $attempt of 3)"
+  done
+  return 1
 }
 
 main() {
