@@ -22,21 +22,29 @@ var kubeAPIComment = regexp.MustCompile(`//\s*kubeAPI:\s*([a-z/]+),\s*([a-z]+)`)
 // TestRBACRoleMatchesCode: the example Role and ClusterRole grant exactly the resources
 // and verbs that the code's `// kubeAPI:` comments declare.
 func TestRBACRoleMatchesCode(t *testing.T) {
-	want := codePermissions(t)
+	assert.DeepEqual(t, rulePermissions(roleRules(t, "rbac.yaml")), sortedValues(codePermissions(t)))
+}
+
+// rulePermissions are the resources and verbs rules grant: resource →
+// sorted verbs.
+func rulePermissions(rules []rbacv1.PolicyRule) map[string][]string {
 	got := map[string][]string{}
-	for _, rule := range roleRules(t, "rbac.yaml") {
+	for _, rule := range rules {
 		for _, resource := range rule.Resources {
 			for _, verb := range rule.Verbs {
 				got[resource] = appendUnique(got[resource], verb)
 			}
 		}
 	}
-	for _, m := range []map[string][]string{want, got} {
-		for k := range m {
-			sort.Strings(m[k])
-		}
+	return sortedValues(got)
+}
+
+// sortedValues sorts every list of m in place and returns m.
+func sortedValues(m map[string][]string) map[string][]string {
+	for k := range m {
+		sort.Strings(m[k])
 	}
-	assert.DeepEqual(t, got, want)
+	return m
 }
 
 // codePermissions collects the `// kubeAPI: <resource>, <verb>` comments
