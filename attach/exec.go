@@ -11,12 +11,14 @@ import (
 	"io"
 	"net/http"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
+	// client-go's remotecommand reports upgrade failures with this
+	// package's types (apimachinery's util/httpstream has look-alikes that
+	// errors.As never matches).
+	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/k8sdrv/k8sdrv/kubeapi"
 )
