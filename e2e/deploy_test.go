@@ -37,11 +37,14 @@ const deployImage = "registry.example.com/ci/gitlab-runner-k8sdrv"
 // is left afterwards.
 func TestRealInClusterRunner(t *testing.T) {
 	requireReal(t)
+	node, nodeIP := firstNode(t)
+	if node != localRealNode {
+		t.Skipf("needs the real node of hack/cluster (CLUSTER=real), not node %s: the runner image is imported into its containerd", node)
+	}
 	runner := gitlabRunnerBinary(t)
 	image := fmt.Sprintf("k8sdrv.local/gitlab-runner-k8sdrv:e2e-%d", os.Getpid())
 	importRunnerImage(t, image, runner, binary)
 
-	nodeIP := nodeInternalIP(t)
 	// The runner's pod reaches the host's addresses through the CNI
 	// bridge: the fake GitLab listens on the node's address.
 	coord := newCoordinatorOn(t, runnerToken, net.JoinHostPort(nodeIP, "0"))
@@ -300,15 +303,19 @@ func kubectlBinary(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
-// nodeInternalIP is the address of the cluster's first node.
-func nodeInternalIP(t *testing.T) string {
+// localRealNode is the name of the node of hack/cluster's real cluster
+// (NODE_NAME in real-env.sh).
+const localRealNode = "k8sdrv-node"
+
+// firstNode is the name and address of the cluster's first node.
+func firstNode(t *testing.T) (name, internalIP string) {
 	t.Helper()
 	nodes, err := kube.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
 	assert.NilError(t, err)
 	assert.Assert(t, len(nodes.Items) > 0)
 	i := slices.IndexFunc(nodes.Items[0].Status.Addresses, func(a corev1.NodeAddress) bool { return a.Type == corev1.NodeInternalIP })
 	assert.Assert(t, i >= 0, "node %s has no InternalIP", nodes.Items[0].Name)
-	return nodes.Items[0].Status.Addresses[i].Address
+	return nodes.Items[0].Name, nodes.Items[0].Status.Addresses[i].Address
 }
 
 // awaitJob waits until the runner has taken job id and reported its final
