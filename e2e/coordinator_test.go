@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -50,6 +51,12 @@ type jobUpdate struct {
 }
 
 func newCoordinator(t testing.TB, runnerToken string) *coordinator {
+	return newCoordinatorOn(t, runnerToken, "")
+}
+
+// newCoordinatorOn is newCoordinator listening on addr (host:port) instead
+// of a loopback port: for a runner that runs in a pod.
+func newCoordinatorOn(t testing.TB, runnerToken, addr string) *coordinator {
 	c := &coordinator{t: t, token: runnerToken, jobs: map[int64]*jobLog{}, cancelMarkers: map[int64]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v4/jobs/request", c.requestJob)
@@ -60,7 +67,16 @@ func newCoordinator(t testing.TB, runnerToken string) *coordinator {
 		t.Logf("coordinator: unexpected %s %s", r.Method, r.URL)
 		http.NotFound(w, r)
 	})
-	c.srv = httptest.NewServer(mux)
+	c.srv = httptest.NewUnstartedServer(mux)
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("fake GitLab: %v", err)
+		}
+		c.srv.Listener.Close()
+		c.srv.Listener = l
+	}
+	c.srv.Start()
 	t.Cleanup(c.srv.Close)
 	return c
 }

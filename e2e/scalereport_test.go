@@ -231,7 +231,7 @@ func topRequests(rates map[string]float64, n int, format string) string {
 // permissionLine matches an entry of driver/permissions_gen.go, which
 // `go test ./examples -run TestDoctor -update` writes from the
 // `// kubeAPI:` comments.
-var permissionLine = regexp.MustCompile(`\{resource: "([^"]+)", verb: "([^"]+)"`)
+var permissionLine = regexp.MustCompile(`resource: "([^"]+)", verb: "([^"]+)"`)
 
 // k8sdrvRequests reads driver/permissions_gen.go's permissions as the API
 // server's metrics name the requests they allow ("POST pods", "CONNECT

@@ -111,7 +111,7 @@ func TestK8sdrvRequests(t *testing.T) {
 		assert.Assert(t, requests[want], "%s missing from %v", want, requests)
 	}
 	assert.Assert(t, !requests["POST pods/exec"])
-	assert.DeepEqual(t, created, []string{"pods"})
+	assert.DeepEqual(t, created, []string{"namespaces", "pods", "poddisruptionbudgets"})
 }
 
 func TestLatencyPlot(t *testing.T) {

@@ -70,6 +70,10 @@ func (e *Error) hint() string {
 	switch {
 	case apierrors.IsForbidden(e.Err) && strings.Contains(e.Err.Error(), "quota"):
 		return " (hint: a ResourceQuota of the namespace refuses the pod: raise it, or quota_wait_timeout to wait longer for room)"
+	case apierrors.IsForbidden(e.Err) && e.Verb == "exec in":
+		// A refused WebSocket upgrade says only "forbidden:" (the API
+		// server authorizes it as create as well as get), so name both.
+		return fmt.Sprintf(" (hint: k8sdrv's account needs create and get on pods/exec in namespace %s; see examples/rbac.yaml)", e.Namespace)
 	case apierrors.IsForbidden(e.Err):
 		return " (hint: k8sdrv's account lacks this permission; see examples/rbac.yaml)"
 	case apierrors.IsUnauthorized(e.Err):

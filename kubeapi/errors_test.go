@@ -28,6 +28,8 @@ func TestFailedKeepsTheReason(t *testing.T) {
 		assert.Error(t, err, tc.want)
 		assert.Assert(t, errors.Is(err, tc.err), "the client's error stays inspectable")
 	}
+	assert.Error(t, Failed("exec in", "container build of pod", "ci", "p", apierrors.NewForbidden(pods, "p", errors.New(""))),
+		`exec in container build of pod ci/p: Forbidden: pods "p" is forbidden:  (hint: k8sdrv's account needs create and get on pods/exec in namespace ci; see examples/rbac.yaml)`)
 	assert.NilError(t, Failed("get", "pod", "ci", "p", nil))
 	assert.Assert(t, apierrors.IsForbidden(Failed("list", "pods", "ci", "", apierrors.NewForbidden(pods, "", errors.New("x")))))
 }

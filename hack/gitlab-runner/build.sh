@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds gitlab-runner (run-single with the custom executor) from the Go module
+# Builds gitlab-runner (run and run-single with the custom executor) from the Go module
 # proxy for k8sdrv's e2e suite, once per version: into
-# $K8SDRV_CACHE/gitlab-runner-<version>/gitlab-runner, rebuilt only when the
-# version or this directory's sources change. Progress goes to stderr; the last
+# $K8SDRV_CACHE/gitlab-runner-<version>-<sources>/gitlab-runner, built again only
+# when the version or this directory's sources change. Progress goes to stderr; the last
 # stdout line is the binary's absolute path. The binary is built into a
 # temporary name and renamed, so an interrupted build never leaves a
 # half-written binary that later runs would trust.
@@ -17,10 +17,13 @@ module=gitlab.com/gitlab-org/gitlab-runner
 version=$(cd "$here" && go list -m -f '{{.Version}}' "$module")
 cache=${K8SDRV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k8sdrv}
 case $cache in /*) ;; *) cache=$PWD/$cache ;; esac
-dir=$cache/gitlab-runner-$version
-bin=$dir/gitlab-runner
 # main.go and the stand-in modules are ours: a change to them rebuilds too.
+# They are part of the directory's name, so that worktrees on branches with
+# different sources each keep their own build instead of rebuilding over
+# each other.
 sources=$(cd "$here" && find main.go go.mod go.sum stubs -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+dir=$cache/gitlab-runner-$version-$sources
+bin=$dir/gitlab-runner
 
 if [ ! -x "$bin" ] || [ "$(cat "$dir/sources" 2>/dev/null)" != "$sources" ]; then
   mkdir -p "$dir"

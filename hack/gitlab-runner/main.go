@@ -1,5 +1,6 @@
 // Command gitlab-runner is gitlab-runner's own CLI reduced to what k8sdrv's
-// e2e suite needs: `run-single` with the custom executor. It is
+// e2e suite needs: `run-single` with the custom executor, and `run` (the
+// long-running service, as examples/deploy starts it in a cluster). It is
 // built from the unmodified gitlab-runner module; only its main package, which
 // links every executor (and with them modules the Go module proxy here does
 // not serve), is replaced by this file. See stubs/README.md for the rest.
@@ -39,10 +40,11 @@ func main() {
 
 	app := cli.NewApp()
 	app.Name = filepath.Base(os.Args[0])
-	app.Usage = "a GitLab Runner (k8sdrv e2e build: run-single, custom executor)"
+	app.Usage = "a GitLab Runner (k8sdrv e2e build: run, run-single, custom executor)"
 	app.Version = common.AppVersion.ShortLine()
 	cli.VersionPrinter = common.AppVersion.Printer
 	app.Commands = []cli.Command{
+		commands.NewRunCommand(client, requests, providers),
 		commands.NewRunSingleCommand(client, providers),
 		commands.NewVerifyCommand(client),
 	}
