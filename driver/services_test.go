@@ -71,7 +71,14 @@ func (d *testDriver) runPodThen(later <-chan func(*corev1.Pod)) {
 		}
 		w := watch.NewFake()
 		go func() {
-			list, _ := d.client.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{})
+			// prepare opens the watch while it creates the pod.
+			var list *corev1.PodList
+			for range 5000 {
+				if list, _ = d.client.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{}); len(list.Items) > 0 {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
 			pod := list.Items[0].DeepCopy()
 			pod.Status.Phase = corev1.PodRunning
 			for _, c := range pod.Spec.Containers {
