@@ -68,8 +68,9 @@ func kubeletEnvironment(env []corev1.EnvVar) map[string]string {
 }
 
 // TestServices: the pod's services by container, first alias and the
-// ports to wait for: a HEALTHCHECK_TCP_PORT or the declared ports; none
-// for the configuration's services and a job service without either.
+// ports to wait for: a HEALTHCHECK_TCP_PORT (a job service's variable, or
+// in a configured service's environment) or the declared ports; none for
+// a service without either.
 func TestServices(t *testing.T) {
 	j, err := job.Load(environ(nil), "")
 	assert.NilError(t, err)
@@ -79,7 +80,7 @@ func TestServices(t *testing.T) {
 		{Image: job.Image{Name: "web:1", Ports: []job.Port{{Number: 80}, {Number: 443, Protocol: "https"}}}},
 	}
 	cfg := defaultConfig(t)
-	cfg.Services = []config.Service{{Name: "docker:dind", Alias: "docker"}}
+	cfg.Services = []config.Service{{Name: "docker:dind", Alias: "docker"}, {Name: "mysql:8", Environment: []string{"MYSQL_ALLOW_EMPTY_PASSWORD=yes", "HEALTHCHECK_TCP_PORT=3306"}}}
 	jc, err := config.ForJob(cfg, j, noEnv)
 	assert.NilError(t, err)
 	got, err := podbuilder.Services(jc)
@@ -89,6 +90,7 @@ func TestServices(t *testing.T) {
 		{Container: "svc-1", Image: "postgres:16", Alias: "db", Ports: []int{5432}, Job: true},
 		{Container: "svc-2", Image: "web:1", Ports: []int{80, 443}, Job: true},
 		{Container: "svc-3", Image: "docker:dind", Alias: "docker"},
+		{Container: "svc-4", Image: "mysql:8", Ports: []int{3306}},
 	})
 	assert.Equal(t, got[1].Name(), "db (postgres:16)")
 	assert.Equal(t, got[2].Name(), "web:1")
