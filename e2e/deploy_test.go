@@ -243,9 +243,11 @@ func (d *inClusterRunner) assertIdentity(t *testing.T) {
 	role, err := kube.RbacV1().Roles(d.ns).Get(ctx, "k8sdrv", metav1.GetOptions{})
 	assert.NilError(t, err)
 	for _, rule := range role.Rules {
-		for _, r := range rule.Resources {
-			for _, v := range rule.Verbs {
-				assert.Assert(t, d.allowed(t, user, d.ns, r, v), "%s may not %s %s", user, v, r)
+		for _, g := range rule.APIGroups {
+			for _, r := range rule.Resources {
+				for _, v := range rule.Verbs {
+					assert.Assert(t, d.allowed(t, user, d.ns, g, r, v), "%s may not %s %s (API group %q)", user, v, r, g)
+				}
 			}
 		}
 	}
@@ -253,17 +255,17 @@ func (d *inClusterRunner) assertIdentity(t *testing.T) {
 		{d.ns, "pods", "patch"},
 		{d.ns, "secrets", "list"},
 		{d.ns, "configmaps", "get"},
-		{d.ns, "pods/log", "get"},
+		{d.ns, "pods/attach", "create"},
 		{"default", "pods", "create"},
 		{"", "nodes", "list"},
 	} {
-		assert.Assert(t, !d.allowed(t, user, denied.ns, denied.resource, denied.verb), "%s may %s %s in %q", user, denied.verb, denied.resource, denied.ns)
+		assert.Assert(t, !d.allowed(t, user, denied.ns, "", denied.resource, denied.verb), "%s may %s %s in %q", user, denied.verb, denied.resource, denied.ns)
 	}
 }
 
 // allowed asks the API server whether the service account user may do
 // verb on resource ("pods/exec": resource and subresource) in ns.
-func (d *inClusterRunner) allowed(t *testing.T, user, ns, resource, verb string) bool {
+func (d *inClusterRunner) allowed(t *testing.T, user, ns, group, resource, verb string) bool {
 	t.Helper()
 	res, sub, _ := strings.Cut(resource, "/")
 	review, err := kube.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{
@@ -271,7 +273,7 @@ func (d *inClusterRunner) allowed(t *testing.T, user, ns, resource, verb string)
 			User:   user,
 			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + d.ns, "system:authenticated"},
 			ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Namespace: ns, Verb: verb, Resource: res, Subresource: sub,
+				Namespace: ns, Verb: verb, Group: group, Resource: res, Subresource: sub,
 			},
 		},
 	}, metav1.CreateOptions{})

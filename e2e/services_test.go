@@ -164,7 +164,10 @@ func TestRealServiceExits(t *testing.T) {
 	r := j.call("prepare")
 	assert.Equal(t, r.code, 1, r.stderr)
 	assert.Check(t, is.Regexp(`ERROR: k8sdrv: service db \(.*busybox.*\) failed before the job's stages could start: container svc-0 terminated: exit code 3, reason Error`, r.stderr))
-	assert.Check(t, is.Contains(r.stderr, "  starting\n  fatal: no configuration\n"))
+	// The kubelet keeps stdout and stderr apart, so lines written within
+	// the same instant may come back in either order.
+	assert.Check(t, is.Contains(r.stderr, "  starting\n"))
+	assert.Check(t, is.Contains(r.stderr, "  fatal: no configuration\n"))
 	assert.Equal(t, j.call("cleanup").code, 0)
 }
 
