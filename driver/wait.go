@@ -134,12 +134,6 @@ func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Co
 	retry := cfg.Retry
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	timeoutError := func(pod *corev1.Pod, timeout time.Duration) error {
-		if parent.Err() != nil {
-			return fmt.Errorf("cancelled while waiting for pod %s/%s: %s", pod.Namespace, pod.Name, podStatus(pod))
-		}
-		return notRunningError(pod, timeout)
-	}
 	// The watches live in a context of their own that the timeout ends
 	// too, unless the pod runs: then the last watch is handed over open.
 	watchCtx, cancelWatch := context.WithCancel(parent)
@@ -172,7 +166,7 @@ func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Co
 		watcher, err := d.watchPod(ctx, watchCtx, retry, pods, w.last, early)
 		if err != nil {
 			if ctx.Err() != nil {
-				return w, timeoutError(w.last, timeout)
+				return w, waitEndError(parent, w.last, timeout)
 			}
 			return w, kubeapi.Failed("watch", "pod", pod.Namespace, pod.Name, err)
 		}
@@ -186,23 +180,42 @@ func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Co
 		case done:
 			return w, finished(err)
 		case ctx.Err() != nil:
-			return w, timeoutError(w.last, timeout)
+			return w, waitEndError(parent, w.last, timeout)
 		case apierrors.IsGone(err) || apierrors.IsResourceExpired(err):
-			err = d.retryAPI(ctx, retry, "get pod "+pod.Namespace+"/"+pod.Name, func(ctx context.Context) (err error) {
-				// kubeAPI: pods, get
-				current, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
-				if err == nil {
-					w.last = current
-				}
-				return err
-			})
-			if err != nil {
-				return w, kubeapi.Failed("get", "pod", pod.Namespace, pod.Name, err)
+			if err := d.refreshPod(ctx, retry, pods, w); err != nil {
+				return w, err
 			}
 		case err != nil:
 			return w, err
 		}
 	}
+}
+
+// waitEndError says why waitPod stopped waiting without the pod running:
+// the job was cancelled (parent ended) or poll_timeout passed.
+func waitEndError(parent context.Context, pod *corev1.Pod, timeout time.Duration) error {
+	if parent.Err() != nil {
+		return fmt.Errorf("cancelled while waiting for pod %s/%s: %s", pod.Namespace, pod.Name, podStatus(pod))
+	}
+	return notRunningError(pod, timeout)
+}
+
+// refreshPod reads the pod again after its watch's resource version
+// expired, so that the next watch starts from its current state.
+func (d *Driver) refreshPod(ctx context.Context, retry config.Retry, pods kubeapi.Pods, w *podWaiter) error {
+	name := w.last.Namespace + "/" + w.last.Name
+	err := d.retryAPI(ctx, retry, "get pod "+name, func(ctx context.Context) (err error) {
+		// kubeAPI: pods, get
+		current, err := pods.Get(ctx, w.last.Name, metav1.GetOptions{})
+		if err == nil {
+			w.last = current
+		}
+		return err
+	})
+	if err != nil {
+		return kubeapi.Failed("get", "pod", w.last.Namespace, w.last.Name, err)
+	}
+	return nil
 }
 
 // watchPod returns early's watch when that watches the pod, else opens
