@@ -49,7 +49,7 @@ func (d *Driver) retryAPI(ctx context.Context, policy config.Retry, what string,
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
+		if err := kubeapi.EndedBy(ctx, err); err != nil {
 			// The deadline came first; waiting on a throttling API
 			// server (client-go's waits happen inside call) is why.
 			if d.throttledSeen.Load() {

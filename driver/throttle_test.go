@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -23,24 +25,35 @@ import (
 // throttlingAPI is an API server that answers each kind of request ("create
 // pods", "watch pods", "list events", ...) 429 with the Retry-After values
 // of its queue for that kind, one per request, before it serves it. It
-// keeps one pod, whose containers run from its first watch on.
+// keeps one pod, whose containers run from its first watch on; a watch
+// opened before the pod is created (prepare opens it while the create is
+// on its way) waits for the create.
 type throttlingAPI struct {
 	mu      sync.Mutex
 	queue   map[string][]string // kind -> Retry-After of the next 429s
 	refused map[string]int      // kind -> 429s sent
 	pod     *corev1.Pod
+	created chan struct{} // closed by the first create
+}
+
+func newThrottlingAPI(queue map[string][]string) *throttlingAPI {
+	return &throttlingAPI{queue: queue, refused: map[string]int{}, created: make(chan struct{})}
 }
 
 func (a *throttlingAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := requestKind(r)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if q := a.queue[kind]; len(q) > 0 {
-		a.queue[kind], a.refused[kind] = q[1:], a.refused[kind]+1
-		w.Header().Set("Retry-After", q[0])
-		http.Error(w, "Too many requests, please try again later.", http.StatusTooManyRequests) // as API Priority and Fairness writes it
+	if a.throttle(w, kind) {
 		return
 	}
+	if kind == "watch pods" {
+		select {
+		case <-a.created:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	switch kind {
 	case "create pods":
@@ -51,6 +64,9 @@ func (a *throttlingAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		pod.Namespace, pod.UID, pod.ResourceVersion = "ci", "uid-1", "1"
+		if a.pod == nil {
+			close(a.created)
+		}
 		a.pod = pod
 		writeJSON(w, pod)
 	case "watch pods": // the pod, running
@@ -68,6 +84,20 @@ func (a *throttlingAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "not served here: "+kind, http.StatusNotFound)
 	}
+}
+
+// throttle answers 429 when the queue of kind holds a Retry-After.
+func (a *throttlingAPI) throttle(w http.ResponseWriter, kind string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q := a.queue[kind]
+	if len(q) == 0 {
+		return false
+	}
+	a.queue[kind], a.refused[kind] = q[1:], a.refused[kind]+1
+	w.Header().Set("Retry-After", q[0])
+	http.Error(w, "Too many requests, please try again later.", http.StatusTooManyRequests) // as API Priority and Fairness writes it
+	return true
 }
 
 // requestKind is "verb resource" of an API request, as the API server's
@@ -128,7 +158,7 @@ func TestThrottledRequestsAreWaitedOut(t *testing.T) {
 	}
 	t.Cleanup(func() { pauseAPI = old })
 
-	api := &throttlingAPI{refused: map[string]int{}, queue: map[string][]string{
+	api := newThrottlingAPI(map[string][]string{
 		// The first answer asks for a second's wait (client-go waits it);
 		// the others for none, so that the test does not wait.
 		"get serviceaccounts": append([]string{"1"}, repeat("0", 12)...),
@@ -138,7 +168,7 @@ func TestThrottledRequestsAreWaitedOut(t *testing.T) {
 		"list events": repeat("0", 3),
 		// 11, twice over: retryTransient waits 2 s twice.
 		"delete pods": append(append(repeat("0", 10), "2"), append(repeat("0", 10), "2")...),
-	}}
+	})
 	server := httptest.NewServer(api)
 	t.Cleanup(server.Close)
 
@@ -169,7 +199,7 @@ func TestThrottledRequestsAreWaitedOut(t *testing.T) {
 // ends (client-go still waiting a Retry-After) fails saying that the API
 // server was throttling k8sdrv, not that it did not answer.
 func TestThrottledUntilTheDeadline(t *testing.T) {
-	api := &throttlingAPI{refused: map[string]int{}, queue: map[string][]string{"create pods": repeat("1", 100)}}
+	api := newThrottlingAPI(map[string][]string{"create pods": repeat("1", 100)})
 	server := httptest.NewServer(api)
 	t.Cleanup(server.Close)
 	d := newTestDriver(t)
@@ -180,4 +210,23 @@ func TestThrottledUntilTheDeadline(t *testing.T) {
 	err := d.prepare(context.Background())
 	assert.ErrorContains(t, err, "create pod in namespace ci: context deadline exceeded, while the API server was throttling k8sdrv")
 	assert.Check(t, !strings.Contains(err.Error(), "no answer"), err)
+}
+
+// TestThrottledUntilTheRateLimitersRefusal: client-go's rate limiter may
+// refuse its wait a moment before the deadline fires; retryAPI reports
+// that as the deadline it is, with the throttling that led there.
+func TestThrottledUntilTheRateLimitersRefusal(t *testing.T) {
+	d := newTestDriver(t)
+	d.throttledSeen.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	limiter := rate.NewLimiter(rate.Every(time.Hour), 1)
+	limiter.Allow() // the next token is an hour away
+	err := d.retryAPI(ctx, d.cfg.Retry, "create pod ci/p", func(ctx context.Context) error {
+		if err := limiter.Wait(ctx); err != nil {
+			return fmt.Errorf("client rate limiter Wait returned an error: %w", err)
+		}
+		return nil
+	})
+	assert.Error(t, err, "context deadline exceeded, while the API server was throttling k8sdrv")
 }

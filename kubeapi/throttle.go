@@ -1,6 +1,7 @@
 package kubeapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -91,4 +92,23 @@ func RetryAfter(err error) (time.Duration, bool) {
 	}
 	seconds, _ := apierrors.SuggestsClientDelay(err)
 	return time.Duration(max(seconds, 0)) * time.Second, true
+}
+
+// EndedBy is, when ctx ended the request that failed with err, the error
+// to report (nil when it did not). client-go's rate limiter refuses a wait
+// that would end past the context's deadline, and does so a moment before
+// the context's own timer fires, with an error that does not wrap
+// context.DeadlineExceeded; that refusal is the deadline too, reported as
+// ctx.Err() once ctx has ended.
+func EndedBy(ctx context.Context, err error) error {
+	if err != nil && strings.Contains(err.Error(), "would exceed context deadline") {
+		if _, ok := ctx.Deadline(); ok {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	return nil
 }
