@@ -142,6 +142,7 @@ func TestIntegrationThrottledJobs(t *testing.T) {
 		assert.Check(t, n <= 1, "%s said %d times that it is throttled:\n%s", call, n, r.stderr)
 		return assert.Check(t, r.code == want, "%s: exit code %d, want %d:\n%s", call, r.code, want, r.stderr)
 	}
+	var slowest maxDuration // of the prepares
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	t.Run("jobs", func(t *testing.T) {
@@ -150,18 +151,27 @@ func TestIntegrationThrottledJobs(t *testing.T) {
 				config: fmt.Sprintf("namespace = %q\n", ns),
 				// Under make soak's load the API server asks for waits of
 				// up to 32 s, and client-go waits each up to ten times.
-				pollTimeout: sized(60, 600), cleanupTimeout: sized("30s", "10m"),
+				// A pod create is a wide request (a seat per ten pod
+				// watches open in the cluster, and every running job
+				// holds one), so on this level, which refuses rather
+				// than queues, it waits until the others leave it room:
+				// on a loaded 2-core CI machine one create waited out a
+				// 60 s poll_timeout. 180 s is GitLab Runner's default.
+				pollTimeout: sized(180, 600), cleanupTimeout: sized("3m", "10m"),
 			})
 			j.kubeconfig = kubeconfigPath
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-start // every prepare at once
-				if !check(t, j.call("prepare"), 0, "prepare") {
+				began := time.Now()
+				r := j.call("prepare")
+				slowest.note(time.Since(began))
+				if !check(t, r, 0, "prepare") {
 					check(t, j.call("cleanup"), 0, "cleanup")
 					return
 				}
-				r := j.run("build_script", fmt.Sprintf("echo job %d\n", i))
+				r = j.run("build_script", fmt.Sprintf("echo job %d\n", i))
 				check(t, r, 0, "run build_script")
 				assert.Check(t, r.stdout == fmt.Sprintf("job %d\n", i), "job %d printed %q", i, r.stdout)
 				check(t, j.run("after_script", "exit 3\n"), 1, "run after_script")
@@ -175,9 +185,28 @@ func TestIntegrationThrottledJobs(t *testing.T) {
 	})
 	rejected := rejectedRequests(t, level) - rejectedBefore
 	t.Logf("%d jobs at once, %d ran to the end; the API server refused %d requests of k8sdrv's account with 429 "+
-		"(apiserver_flowcontrol_rejected_requests_total); of %d calls of k8sdrv, these said once that they were throttled: %v",
-		jobs, right.Load(), rejected, calls.Load(), warned)
+		"(apiserver_flowcontrol_rejected_requests_total); of %d calls of k8sdrv, these said once that they were throttled: %v; "+
+		"the slowest prepare took %s",
+		jobs, right.Load(), rejected, calls.Load(), warned, slowest.get().Round(time.Millisecond))
 	assert.Assert(t, rejected > 0, "the API server throttled nothing: the test proves nothing")
 	assert.Assert(t, len(warned) > 0, "%d requests were refused, and no call said it was throttled", rejected)
 	assert.Equal(t, right.Load(), int64(jobs))
+}
+
+// maxDuration is the longest of the durations noted, safe for concurrent use.
+type maxDuration struct {
+	mu  sync.Mutex
+	max time.Duration
+}
+
+func (m *maxDuration) note(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.max = max(m.max, d)
+}
+
+func (m *maxDuration) get() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.max
 }
