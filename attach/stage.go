@@ -56,7 +56,6 @@ func (s *Stage) Run(ctx context.Context) (int, error) {
 	attempt := 0
 	mode, dir := scripts.ModeStart, s.Dirs.Attempt(attempt)
 	backoff := firstBackoff
-	var lastErr error
 	var brokenSince time.Time
 	for {
 		before := out.n
@@ -92,26 +91,33 @@ func (s *Stage) Run(ctx context.Context) (int, error) {
 			// way: following again from our offset delivers the rest.
 			mode = scripts.ModeFollow
 		}
-		if err == nil {
-			err = errors.New("stream ended without an exit code")
-		}
-		lastErr = err
 		if out.n > before || brokenSince.IsZero() {
 			brokenSince, backoff = time.Now(), firstBackoff
 		}
-		if time.Since(brokenSince) > s.ReconnectTimeout {
-			return 0, fmt.Errorf("lost the stage in container %s: no progress for %s: %w", s.Container, s.ReconnectTimeout, lastErr)
-		}
-		if s.Check != nil {
-			if err := s.Check(ctx); err != nil {
-				return 0, err
-			}
+		if err := s.gaveUp(ctx, brokenSince, err); err != nil {
+			return 0, err
 		}
 		if !sleep(ctx, backoff) {
 			return s.stop(dir, out)
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
+}
+
+// gaveUp is what ends a stage whose stream broke with err (nil: it ended
+// without an exit code): no progress for reconnect_timeout since
+// brokenSince, or the pod's own end (Check); nil to reconnect.
+func (s *Stage) gaveUp(ctx context.Context, brokenSince time.Time, err error) error {
+	if err == nil {
+		err = errors.New("stream ended without an exit code")
+	}
+	if time.Since(brokenSince) > s.ReconnectTimeout {
+		return fmt.Errorf("lost the stage in container %s: no progress for %s: %w", s.Container, s.ReconnectTimeout, err)
+	}
+	if s.Check != nil {
+		return s.Check(ctx)
+	}
+	return nil
 }
 
 // once runs one exec of scripts/stage.sh: start or follow from out's offset.

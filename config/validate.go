@@ -22,16 +22,7 @@ func (c *Config) Validate() error {
 
 func (c *Config) validate(add func(key, format string, args ...any)) {
 	c.validateDriverDir(add)
-	for key, dir := range map[string]string{"builds_dir": c.BuildsDir, "cache_dir": c.CacheDir} {
-		if !path.IsAbs(dir) {
-			add(key, "want an absolute path, got %q", dir)
-		} else if why := c.driverDirClash(dir); why != "" {
-			add(key, "%q %s", dir, why)
-		}
-	}
-	if path.Clean(c.BuildsDir) == path.Clean(c.CacheDir) {
-		add("cache_dir", "%q is also builds_dir: each is a volume of its own, and a pod cannot mount two at one path", c.CacheDir)
-	}
+	c.validateDirs(add)
 	c.validateConnection(add)
 	for _, msg := range validation.IsDNS1123Label(c.Namespace) {
 		add("namespace", "%q is not a valid namespace: %s", c.Namespace, msg)
@@ -46,6 +37,38 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	for _, p := range c.Resources.checkRequirements(len(c.Services)) {
 		add(p.key, "%s", p.msg)
 	}
+	c.validateTimes(add)
+	c.Retry.validate(add)
+	c.Pod.validate(add)
+	c.Security.validate(add)
+	c.validateProfileAnnotations(add)
+	c.Volumes.validate(add)
+	c.validateVolumesInPod(add)
+	c.validatePrivileges(add)
+	c.Overwrites.validate(add)
+	c.Images.validate(add)
+	c.ContainerLifecycle.validate(add)
+	validatePatches(c.PodSpec, add)
+	c.validateImages(add)
+}
+
+// validateDirs checks builds_dir and cache_dir: absolute, apart from
+// k8sdrv's own directory and from each other.
+func (c *Config) validateDirs(add func(key, format string, args ...any)) {
+	for key, dir := range map[string]string{"builds_dir": c.BuildsDir, "cache_dir": c.CacheDir} {
+		if !path.IsAbs(dir) {
+			add(key, "want an absolute path, got %q", dir)
+		} else if why := c.driverDirClash(dir); why != "" {
+			add(key, "%q %s", dir, why)
+		}
+	}
+	if path.Clean(c.BuildsDir) == path.Clean(c.CacheDir) {
+		add("cache_dir", "%q is also builds_dir: each is a volume of its own, and a pod cannot mount two at one path", c.CacheDir)
+	}
+}
+
+// validateTimes checks the timeouts, intervals and attempt counts.
+func (c *Config) validateTimes(add func(key, format string, args ...any)) {
 	for key, seconds := range map[string]int{"poll_timeout": c.PollTimeout, "poll_interval": c.PollInterval} {
 		if seconds < 0 || int64(seconds) > maxSeconds {
 			add(key, "want a positive number of seconds up to %d, got %d", maxSeconds, seconds)
@@ -63,11 +86,11 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 	if c.ReconnectTimeout.Duration < 0 {
 		add("reconnect_timeout", "want a positive duration")
 	}
-	c.Retry.validate(add)
-	c.Pod.validate(add)
-	c.Security.validate(add)
-	c.validateProfileAnnotations(add)
-	c.Volumes.validate(add)
+}
+
+// validateVolumesInPod checks the operator's volumes against the rest of
+// the pod: k8sdrv's own directory, and privileges for Bidirectional.
+func (c *Config) validateVolumesInPod(add func(key, format string, args ...any)) {
 	for key, m := range c.Volumes.All() {
 		if why := c.driverDirClash(m.MountPath); why != "" {
 			add(key+".mount_path", "%q %s", m.MountPath, why)
@@ -80,12 +103,6 @@ func (c *Config) validate(add func(key, format string, args ...any)) {
 			add(key+".mount_propagation", "Bidirectional needs privileged = true: Kubernetes allows it only in privileged containers")
 		}
 	}
-	c.validatePrivileges(add)
-	c.Overwrites.validate(add)
-	c.Images.validate(add)
-	c.ContainerLifecycle.validate(add)
-	validatePatches(c.PodSpec, add)
-	c.validateImages(add)
 }
 
 // allPrivileged reports whether every job container (build, helper,

@@ -140,43 +140,9 @@ func (v *Volumes) Propagations() map[string]string {
 }
 
 func (v *Volumes) validate(add func(key, format string, args ...any)) {
-	names, mountPaths := map[string]string{}, map[string]string{}
-	all := v.All()
-	for _, key := range slices.Sorted(maps.Keys(all)) {
-		m := all[key]
-		switch {
-		case m.Name == "":
-			add(key+".name", "required")
-		case names[m.Name] != "":
-			add(key+".name", "%q is also the name of %s", m.Name, names[m.Name])
-		default:
-			names[m.Name] = key
-			if msgs := validation.IsDNS1123Label(expandProbe(m.Name)); len(msgs) > 0 {
-				add(key+".name", "%q is not a valid volume name: %s", m.Name, msgs[0])
-			}
-		}
-		if !path.IsAbs(m.MountPath) {
-			add(key+".mount_path", "want an absolute path, got %q", m.MountPath)
-		} else if other := mountPaths[path.Clean(m.MountPath)]; other != "" {
-			add(key+".mount_path", "%q is also the mount path of %s", m.MountPath, other)
-		} else {
-			mountPaths[path.Clean(m.MountPath)] = key
-		}
-		if m.SubPath != "" && (path.IsAbs(m.SubPath) || slices.Contains(strings.Split(m.SubPath, "/"), "..")) {
-			add(key+".sub_path", "%q must be a relative path without '..'", m.SubPath)
-		}
-	}
+	v.validateMounts(add)
 	for i, h := range v.HostPath {
-		key, hostPath := fmt.Sprintf("volumes.host_path[%d].host_path", i), h.HostPath
-		if hostPath == "" { // the mount path is the host's path too
-			key, hostPath = fmt.Sprintf("volumes.host_path[%d].mount_path", i), h.MountPath
-		}
-		switch {
-		case h.HostPath != "" && !path.IsAbs(h.HostPath):
-			add(key, "want an absolute path, got %q", h.HostPath)
-		case slices.Contains(strings.Split(hostPath, "/"), ".."):
-			add(key, "%q: a host path must not contain '..' (the API server refuses it)", hostPath)
-		}
+		validateHostPath(i, h, add)
 	}
 	for i, e := range v.EmptyDir {
 		if e.Medium != "" && e.Medium != "Memory" && e.Medium != "HugePages" {
@@ -212,6 +178,52 @@ func (v *Volumes) validate(add func(key, format string, args ...any)) {
 		if !slices.Contains(propagationModes, mode) {
 			add(key+".mount_propagation", "%q is not None, HostToContainer or Bidirectional", mode)
 		}
+	}
+}
+
+// validateMounts checks what every kind of volume has: a unique valid
+// name, a unique absolute mount path, a relative sub_path.
+func (v *Volumes) validateMounts(add func(key, format string, args ...any)) {
+	names, mountPaths := map[string]string{}, map[string]string{}
+	all := v.All()
+	for _, key := range slices.Sorted(maps.Keys(all)) {
+		m := all[key]
+		switch {
+		case m.Name == "":
+			add(key+".name", "required")
+		case names[m.Name] != "":
+			add(key+".name", "%q is also the name of %s", m.Name, names[m.Name])
+		default:
+			names[m.Name] = key
+			if msgs := validation.IsDNS1123Label(expandProbe(m.Name)); len(msgs) > 0 {
+				add(key+".name", "%q is not a valid volume name: %s", m.Name, msgs[0])
+			}
+		}
+		if !path.IsAbs(m.MountPath) {
+			add(key+".mount_path", "want an absolute path, got %q", m.MountPath)
+		} else if other := mountPaths[path.Clean(m.MountPath)]; other != "" {
+			add(key+".mount_path", "%q is also the mount path of %s", m.MountPath, other)
+		} else {
+			mountPaths[path.Clean(m.MountPath)] = key
+		}
+		if m.SubPath != "" && (path.IsAbs(m.SubPath) || slices.Contains(strings.Split(m.SubPath, "/"), "..")) {
+			add(key+".sub_path", "%q must be a relative path without '..'", m.SubPath)
+		}
+	}
+}
+
+// validateHostPath checks host_path volume i's path on the node (its
+// mount path when it names none): absolute, without '..'.
+func validateHostPath(i int, h HostPathVolume, add func(key, format string, args ...any)) {
+	key, hostPath := fmt.Sprintf("volumes.host_path[%d].host_path", i), h.HostPath
+	if hostPath == "" { // the mount path is the host's path too
+		key, hostPath = fmt.Sprintf("volumes.host_path[%d].mount_path", i), h.MountPath
+	}
+	switch {
+	case h.HostPath != "" && !path.IsAbs(h.HostPath):
+		add(key, "want an absolute path, got %q", h.HostPath)
+	case slices.Contains(strings.Split(hostPath, "/"), ".."):
+		add(key, "%q: a host path must not contain '..' (the API server refuses it)", hostPath)
 	}
 }
 

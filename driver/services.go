@@ -58,21 +58,7 @@ func (d *Driver) waitServices(parent context.Context, cluster Cluster, cfg *conf
 		}
 		select {
 		case err := <-done:
-			if err == nil {
-				d.Log.Info().Msg(probe.line(waited))
-				return nil
-			}
-			if parent.Err() != nil {
-				return fmt.Errorf("cancelled while waiting for the services of pod %s/%s to listen", pod.Namespace, pod.Name)
-			}
-			err = probe.failure(err, waited, limit)
-			var late *podEnd
-			if errors.As(err, &late) {
-				for _, svc := range probe.late(waited) {
-					d.printServiceLog(parent, cluster, w.last, svc, false)
-				}
-			}
-			return err
+			return d.probed(parent, cluster, w.last, probe, waited, limit, err)
 		case ev, ok := <-events:
 			if !ok || ev.Type == watch.Error {
 				w.stop()     // the API server ended it; watch again
@@ -92,6 +78,28 @@ func (d *Driver) waitServices(parent context.Context, cluster Cluster, cfg *conf
 			}
 		}
 	}
+}
+
+// probed is the end of waitServices once the port probe returned err:
+// nil when every port listens (the line saying so is printed), else why
+// not, with the last lines of the services that never listened when their
+// pod ended.
+func (d *Driver) probed(parent context.Context, cluster Cluster, pod *corev1.Pod, probe *portProbe, waited []podbuilder.Service, limit time.Duration, err error) error {
+	if err == nil {
+		d.Log.Info().Msg(probe.line(waited))
+		return nil
+	}
+	if parent.Err() != nil {
+		return fmt.Errorf("cancelled while waiting for the services of pod %s/%s to listen", pod.Namespace, pod.Name)
+	}
+	err = probe.failure(err, waited, limit)
+	var late *podEnd
+	if errors.As(err, &late) {
+		for _, svc := range probe.late(waited) {
+			d.printServiceLog(parent, cluster, pod, svc, false)
+		}
+	}
+	return err
 }
 
 // watchAgain watches the pod (from the last version seen when resume is

@@ -57,24 +57,13 @@ func jobLogColours(command string, environ []string) bool {
 }
 
 func newApp(env driver.RunnerEnv, environ []string, stdout io.Writer, stderr *driver.ScrubWriter, log zerolog.Logger) *cli.App {
-	// withDriver turns a stage into a CLI action: load the operator
-	// configuration, build the driver, run the stage, and hide the values
-	// of the job's masked variables in its error.
-	withDriver := func(stage stageFunc) cli.ActionFunc {
-		return func(c *cli.Context) error {
-			cfg, err := config.Load(c.String("config"))
-			if err != nil {
-				return err
-			}
-			d := driver.New(env, environ, version, stdout, stderr)
-			d.Log = log
-			jc, err := stage(c, d, cfg)
-			if jc != nil {
-				err = driver.Scrub(err, jc.Job)
-			}
-			return err
-		}
-	}
+	withDriver := driverAction(env, environ, stdout, stderr, log)
+	commands := append(protocolCommands(withDriver),
+		gcCommand(withDriver),
+		versionCommand(),
+		newCompletionCommand(),
+		doctorCommand(env, environ, stdout, stderr, log),
+	)
 	return &cli.App{
 		Name:      "k8sdrv",
 		Writer:    stdout,
@@ -89,55 +78,82 @@ func newApp(env driver.RunnerEnv, environ []string, stdout io.Writer, stderr *dr
 		}},
 		// Errors are printed and turned into exit codes by run, once.
 		ExitErrHandler: func(*cli.Context, error) {},
-		Commands: []*cli.Command{
-			{
-				Name:  "config",
-				Usage: "print the config_exec JSON for gitlab-runner",
-				UsageText: "k8sdrv --config FILE config\n\n" +
-					"Example (gitlab-runner's config_exec; it prints the builds and cache directories):\n" +
-					"   k8sdrv --config /etc/k8sdrv/k8sdrv.toml config",
-				Action: withDriver(configStage),
-			},
-			{
-				Name:  "prepare",
-				Usage: "create the job's pod and wait until it runs",
-				UsageText: "k8sdrv --config FILE prepare [--dry-run]\n\n" +
-					"Example (the pod of a job, as YAML, without a cluster):\n" +
-					"   CUSTOM_ENV_CI_JOB_ID=1 CUSTOM_ENV_CI_JOB_IMAGE=alpine:3.20 k8sdrv --config k8sdrv.toml prepare --dry-run",
-				Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "print the pod (and the job's namespace and pod disruption budget, when configured) as YAML; contact no cluster"}},
-				Action: withDriver(prepare),
-			},
-			{
-				Name:  "run",
-				Usage: "run one stage script of the job in its pod",
-				UsageText: "k8sdrv --config FILE run <script> <stage>\n\n" +
-					"Example (after prepare, in the same $TMPDIR):\n" +
-					"   k8sdrv --config /etc/k8sdrv/k8sdrv.toml run /tmp/script.sh build_script",
-				ArgsUsage: "<script> <stage>",
-				Action:    withDriver(runStage),
-			},
-			{
-				Name:  "cleanup",
-				Usage: "delete everything the job created",
-				UsageText: "k8sdrv --config FILE cleanup\n\n" +
-					"Example (gitlab-runner's cleanup_exec):\n" +
-					"   k8sdrv --config /etc/k8sdrv/k8sdrv.toml cleanup",
-				Action: withDriver(cleanup),
-			},
-			gcCommand(withDriver),
-			{
-				Name:  "version",
-				Usage: "print k8sdrv's version, commit, Go and client-go versions, and platform",
-				UsageText: "k8sdrv version\n\n" +
-					"Example (the same as k8sdrv --version):\n" +
-					"   k8sdrv version",
-				Action: func(c *cli.Context) error {
-					printVersion(c)
-					return nil
-				},
-			},
-			newCompletionCommand(),
-			doctorCommand(env, environ, stdout, stderr, log),
+		Commands:       commands,
+	}
+}
+
+// driverAction returns withDriver, which turns a stage into a CLI action:
+// load the operator configuration, build the driver, run the stage, and
+// hide the values of the job's masked variables in its error.
+func driverAction(env driver.RunnerEnv, environ []string, stdout io.Writer, stderr *driver.ScrubWriter, log zerolog.Logger) func(stageFunc) cli.ActionFunc {
+	return func(stage stageFunc) cli.ActionFunc {
+		return func(c *cli.Context) error {
+			cfg, err := config.Load(c.String("config"))
+			if err != nil {
+				return err
+			}
+			d := driver.New(env, environ, version, stdout, stderr)
+			d.Log = log
+			jc, err := stage(c, d, cfg)
+			if jc != nil {
+				err = driver.Scrub(err, jc.Job)
+			}
+			return err
+		}
+	}
+}
+
+// protocolCommands are the four calls of the Custom executor protocol.
+func protocolCommands(withDriver func(stageFunc) cli.ActionFunc) []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:  "config",
+			Usage: "print the config_exec JSON for gitlab-runner",
+			UsageText: "k8sdrv --config FILE config\n\n" +
+				"Example (gitlab-runner's config_exec; it prints the builds and cache directories):\n" +
+				"   k8sdrv --config /etc/k8sdrv/k8sdrv.toml config",
+			Action: withDriver(configStage),
+		},
+		{
+			Name:  "prepare",
+			Usage: "create the job's pod and wait until it runs",
+			UsageText: "k8sdrv --config FILE prepare [--dry-run]\n\n" +
+				"Example (the pod of a job, as YAML, without a cluster):\n" +
+				"   CUSTOM_ENV_CI_JOB_ID=1 CUSTOM_ENV_CI_JOB_IMAGE=alpine:3.20 k8sdrv --config k8sdrv.toml prepare --dry-run",
+			Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "print the pod (and the job's namespace and pod disruption budget, when configured) as YAML; contact no cluster"}},
+			Action: withDriver(prepare),
+		},
+		{
+			Name:  "run",
+			Usage: "run one stage script of the job in its pod",
+			UsageText: "k8sdrv --config FILE run <script> <stage>\n\n" +
+				"Example (after prepare, in the same $TMPDIR):\n" +
+				"   k8sdrv --config /etc/k8sdrv/k8sdrv.toml run /tmp/script.sh build_script",
+			ArgsUsage: "<script> <stage>",
+			Action:    withDriver(runStage),
+		},
+		{
+			Name:  "cleanup",
+			Usage: "delete everything the job created",
+			UsageText: "k8sdrv --config FILE cleanup\n\n" +
+				"Example (gitlab-runner's cleanup_exec):\n" +
+				"   k8sdrv --config /etc/k8sdrv/k8sdrv.toml cleanup",
+			Action: withDriver(cleanup),
+		},
+	}
+}
+
+// versionCommand is `k8sdrv version`, the same as --version.
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print k8sdrv's version, commit, Go and client-go versions, and platform",
+		UsageText: "k8sdrv version\n\n" +
+			"Example (the same as k8sdrv --version):\n" +
+			"   k8sdrv version",
+		Action: func(c *cli.Context) error {
+			printVersion(c)
+			return nil
 		},
 	}
 }

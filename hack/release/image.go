@@ -120,20 +120,8 @@ func writeImage(w io.Writer, img Image) error {
 	if img.Arch == "arm64" {
 		platform.Variant = "v8"
 	}
-	labels := map[string]string{
-		"org.opencontainers.image.title":    "k8sdrv",
-		"org.opencontainers.image.version":  img.Version,
-		"org.opencontainers.image.revision": img.Commit,
-		"org.opencontainers.image.created":  img.Created.Format(time.RFC3339),
-	}
-	cfg := Config{Created: img.Created, Platform: platform}
-	cfg.Config.Entrypoint = []string{"/" + BinaryPath}
-	cfg.Config.User = "65532:65532"
-	cfg.Config.Labels = labels
-	cfg.RootFS.Type = "layers"
-	cfg.RootFS.DiffIDs = []string{newBlob("", layerTar).desc.Digest}
-	cfg.History = []History{{img.Created, "make release: hack/release image"}}
-	config, err := jsonBlob(mediaConfig, cfg)
+	labels := img.labels()
+	config, err := jsonBlob(mediaConfig, img.config(platform, labels, newBlob("", layerTar).desc.Digest))
 	if err != nil {
 		return err
 	}
@@ -173,6 +161,29 @@ func writeImage(w io.Writer, img Image) error {
 	}
 	_, err = w.Write(archive)
 	return err
+}
+
+// labels are the image's OCI annotations, on its config and manifest.
+func (img Image) labels() map[string]string {
+	return map[string]string{
+		"org.opencontainers.image.title":    "k8sdrv",
+		"org.opencontainers.image.version":  img.Version,
+		"org.opencontainers.image.revision": img.Commit,
+		"org.opencontainers.image.created":  img.Created.Format(time.RFC3339),
+	}
+}
+
+// config is the image's configuration: the binary as entrypoint, run as
+// an unprivileged user, over one layer (diffID: its uncompressed digest).
+func (img Image) config(platform Platform, labels map[string]string, diffID string) Config {
+	cfg := Config{Created: img.Created, Platform: platform}
+	cfg.Config.Entrypoint = []string{"/" + BinaryPath}
+	cfg.Config.User = "65532:65532"
+	cfg.Config.Labels = labels
+	cfg.RootFS.Type = "layers"
+	cfg.RootFS.DiffIDs = []string{diffID}
+	cfg.History = []History{{img.Created, "make release: hack/release image"}}
+	return cfg
 }
 
 func blobPath(b blob) string {
