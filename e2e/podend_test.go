@@ -49,7 +49,7 @@ func TestIntegrationPodEndExplained(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := newJob(t, jobOptions{config: `memory_limit = "64Mi"`})
 			assert.Equal(t, j.call("prepare").code, 0)
-			cmd := j.command(context.Background(), "run", j.stageScript("build_script", "echo started\nsleep 30\n"), "build_script")
+			cmd := j.command(context.Background(), "run", j.stageScript("build_script", "echo started\nsleep 120\n"), "build_script")
 			var stdout, stderr syncBuffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			assert.NilError(t, cmd.Start())
@@ -69,7 +69,10 @@ func TestIntegrationPodEndExplained(t *testing.T) {
 				code = cmd.ProcessState.ExitCode()
 			}
 			t.Logf("run ended %s after the status change: %s", took.Round(time.Millisecond), strings.TrimSpace(stderr.String()))
-			assert.Check(t, took < 10*time.Second, "took %s", took)
+			// The watch ends it within seconds; the bound only has to
+			// tell that from the stage's own end, at 120 s, on a loaded
+			// machine too.
+			assert.Check(t, took < 60*time.Second, "took %s", took)
 			assert.Equal(t, code, tc.code, stderr.String())
 			assert.Check(t, is.Contains(stderr.String(), tc.want))
 			assert.Equal(t, j.buildExitCode(), tc.exitCode)
