@@ -51,7 +51,10 @@ func (d *Driver) createJobNamespace(ctx context.Context, jc *config.JobConfig, s
 		}
 		if ns.DeletionTimestamp != nil {
 			d.Log.Info().Msgf("Namespace %s of an earlier prepare of this job is terminating; waiting for it to go", ns.Name)
-			if err := waitNamespaceGone(ctx, cluster.Namespaces(), ns); err != nil {
+			err := waitNamespaceGone(ctx, cluster.Namespaces(), ns)
+			// A watch that ended early (closed, or a transient error
+			// event) is no verdict: look at the namespace again.
+			if err != nil && (ctx.Err() != nil || !retriable(err) || !pauseAPI(ctx, suggestedDelay(err))) {
 				return fmt.Errorf("namespace %s: still terminating after poll_timeout (%d s): %w", ns.Name, jc.PollTimeout, err)
 			}
 			ns = nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -171,4 +172,39 @@ func TestPrepareDoesNotRetryAnUntrustedCertificate(t *testing.T) {
 	err := d.prepare(context.Background())
 	assert.ErrorContains(t, err, "certificate signed by unknown authority")
 	assert.Equal(t, tries, 1)
+}
+
+// TestPrepareWatchesAgainWhenTheWatchCacheLags: under load the API
+// server's watch cache falls behind etcd, and a watch from a version it
+// has not seen yet ends with an error event, "Too large resource version"
+// (a Timeout suggesting a delay). Prepare waits that delay and watches
+// again instead of failing the job.
+func TestPrepareWatchesAgainWhenTheWatchCacheLags(t *testing.T) {
+	var mu sync.Mutex
+	var pauses []time.Duration
+	old := pauseAPI
+	pauseAPI = func(ctx context.Context, d time.Duration) bool {
+		mu.Lock()
+		pauses = append(pauses, d)
+		mu.Unlock()
+		return ctx.Err() == nil
+	}
+	t.Cleanup(func() { pauseAPI = old })
+	d := newTestDriver(t)
+	d.setStatusWhenCreated(t, running("build"), running("helper"))
+	lagging := 0
+	d.client.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watch.Interface, error) {
+		if lagging == 2 {
+			return false, nil, nil // on to setStatusWhenCreated's watch
+		}
+		lagging++
+		w := watch.NewRaceFreeFake()
+		tooLarge := apierrors.NewTimeoutError("Too large resource version: 9392, current: 9380", 1)
+		w.Error(&tooLarge.ErrStatus)
+		w.Stop()
+		return true, w, nil
+	})
+	assert.NilError(t, d.prepare(context.Background()))
+	assert.Equal(t, lagging, 2)
+	assert.Check(t, is.Contains(pauses, time.Second), "pauses: %v", pauses)
 }

@@ -176,19 +176,41 @@ func (d *Driver) waitPod(parent context.Context, cluster Cluster, cfg *config.Co
 		} else {
 			watcher.Stop()
 		}
-		switch {
-		case done:
+		if done {
 			return w, finished(err)
-		case ctx.Err() != nil:
-			return w, waitEndError(parent, w.last, timeout)
-		case apierrors.IsGone(err) || apierrors.IsResourceExpired(err):
-			if err := d.refreshPod(ctx, retry, pods, w); err != nil {
-				return w, err
+		}
+		if err := d.afterWatch(ctx, retry, pods, w, err); err != nil || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return w, waitEndError(parent, w.last, timeout)
 			}
-		case err != nil:
 			return w, err
 		}
 	}
+}
+
+// afterWatch is how waitPod goes on once a watch ended before the pod ran,
+// by closing (err nil) or with an error event: nil to watch again (after
+// reading the pod again, or a pause), else the error that ends the wait.
+func (d *Driver) afterWatch(ctx context.Context, retry config.Retry, pods kubeapi.Pods, w *podWaiter, err error) error {
+	switch {
+	case apierrors.IsGone(err) || apierrors.IsResourceExpired(err):
+		return d.refreshPod(ctx, retry, pods, w)
+	case err != nil && retriable(err):
+		// A transient error: under load the API server's watch cache,
+		// behind etcd, answers a watch from the created pod's version
+		// "Too large resource version" (a Timeout that suggests a delay).
+		// Watch again after the delay.
+		pauseAPI(ctx, suggestedDelay(err))
+		return nil
+	}
+	return err
+}
+
+// suggestedDelay is the wait an API error asks for (its Retry-After or
+// retryAfterSeconds), at least firstRetryPause.
+func suggestedDelay(err error) time.Duration {
+	seconds, _ := apierrors.SuggestsClientDelay(err)
+	return max(time.Duration(seconds)*time.Second, firstRetryPause)
 }
 
 // waitEndError says why waitPod stopped waiting without the pod running:
