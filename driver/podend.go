@@ -150,6 +150,9 @@ func watchPodEnd(ctx context.Context, cluster Cluster, state *State, container s
 		if err != nil {
 			return err
 		}
+		// The API server ended the watch: its timeout, or an error event
+		// (a watch cache behind etcd under load). Not at once again.
+		sleepCtx(ctx, time.Second)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
@@ -63,6 +64,11 @@ func (d *Driver) waitServices(parent context.Context, cluster Cluster, cfg *conf
 			if !ok || ev.Type == watch.Error {
 				w.stop()     // the API server ended it; watch again
 				resume = !ok // closed: resume; an error event (too old): from now
+				if !ok {
+					continue
+				}
+				// Not at once: the error may be a watch cache behind etcd.
+				pauseAPI(ctx, suggestedDelay(apierrors.FromObject(ev.Object)))
 				continue
 			}
 			if ev.Type == watch.Deleted {
