@@ -4,11 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${BENCH_COUNT:-5}
+# Read before anything is written: the tree is clean only until then.
+version=$(git describe --tags --always --dirty)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 BENCHTIME=${BENCH_TIME:-20x}
 
 hack/gnu-time.sh
-# make bench-scale's section (e2e/scale_test.go writes it) is kept as it is.
-scale_section=$(sed -n '/^<!-- make bench-scale: begin/,/^<!-- make bench-scale: end -->$/p' docs/BENCHMARKS.md 2>/dev/null || true)
+# make bench-scale's section (e2e/scale_test.go writes it) is kept as it is,
+# with what follows it (notes on reading it, written by hand).
+scale_section=$(sed -n '/^<!-- make bench-scale: begin/,$p' docs/BENCHMARKS.md 2>/dev/null || true)
 
 kwok_raw=$(mktemp)
 real_raw=$(mktemp)
@@ -78,7 +82,8 @@ client-go inside the benchmark process, on the same cluster in the same run.
 
 * Date: $(date -u +%Y-%m-%d)
 * Machine: $(nproc) cores ($cpu), $mem, $(uname -sr)
-* k8sdrv: $(git describe --tags --always --dirty)
+* k8sdrv: $version
+* Load average (1, 5, 15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)
 
 ### Local KWOK cluster
 
