@@ -2,6 +2,7 @@ package examples
 
 import (
 	"os"
+	"path"
 	"slices"
 	"testing"
 
@@ -23,4 +24,23 @@ func TestGCCronJob(t *testing.T) {
 	args := pod.Containers[0].Command
 	assert.Assert(t, slices.Contains(args, "gc") && slices.Contains(args, "--delete"), "%v", args)
 	assert.Assert(t, slices.ContainsFunc(args, func(a string) bool { return len(a) > len("--runner=") && a[:9] == "--runner=" }), "%v", args)
+
+	// The config it reads is the one examples/deploy generates: the same
+	// ConfigMap, and the file under the key that ConfigMap has.
+	data, err = os.ReadFile("deploy/kustomization.yaml")
+	assert.NilError(t, err)
+	var kustomization struct {
+		ConfigMapGenerator []struct {
+			Name  string   `json:"name"`
+			Files []string `json:"files"`
+		} `json:"configMapGenerator"`
+	}
+	assert.NilError(t, yaml.Unmarshal(data, &kustomization))
+	assert.Equal(t, len(kustomization.ConfigMapGenerator), 1)
+	generated := kustomization.ConfigMapGenerator[0]
+	assert.Equal(t, len(pod.Volumes), 1)
+	assert.Equal(t, pod.Volumes[0].ConfigMap.Name, generated.Name)
+	mount := pod.Containers[0].VolumeMounts[0]
+	assert.Equal(t, mount.Name, pod.Volumes[0].Name)
+	assert.Assert(t, slices.Contains(args, "--config="+path.Join(mount.MountPath, path.Base(generated.Files[0]))), "%v", args)
 }
