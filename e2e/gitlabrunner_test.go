@@ -205,7 +205,7 @@ func (noTimer) StopTimer()  {}
 // cleanupJobPods asserts that no pod of the job remains; after a failed
 // test it first deletes them with `k8sdrv cleanup` (which finds them by
 // their labels).
-func cleanupJobPods(t *testing.T, id int64) {
+func cleanupJobPods(t testing.TB, id int64) {
 	j := &job{t: t, id: strconv.FormatInt(id, 10)}
 	if t.Failed() {
 		tmp, err := os.MkdirTemp("", "k8sdrv-cleanup-")

@@ -56,6 +56,8 @@ func BenchmarkRunnerJob(b *testing.B) {
 		for k := range ways {
 			w := (first + k) % len(ways)
 			job := benchmarkCIJob()
+			// After a failure, k8sdrv's pods go with `k8sdrv cleanup`.
+			b.Cleanup(func() { cleanupJobPods(b, job.id) })
 			r := runJobThrough(b, job, ways[w].executor(b, b.TempDir()))
 			assertRunnerJobPassed(b, r)
 			total[w] += r.elapsed
