@@ -46,7 +46,7 @@ lint: ## gofmt, go vet, shellcheck (apt-get install shellcheck)
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" && false)
 	go vet ./...
 	shellcheck -s sh scripts/*.sh
-	shellcheck -x -P SCRIPTDIR hack/cluster/*.sh hack/gitlab-runner/*.sh hack/*.sh .ci/run
+	shellcheck -x -P SCRIPTDIR hack/cluster/*.sh hack/gitlab-runner/*.sh hack/*.sh .ci/run e2e/testdata/*.sh
 
 # e2e runs the built binary as gitlab-runner does against the local cluster.
 e2e: build cluster-bin ## the e2e suite alone, on the local KWOK cluster

@@ -146,6 +146,6 @@ func appendConfig(j *job, lines string) {
 	assert.NilError(j.t, err)
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	assert.NilError(t, os.WriteFile(path, []byte(content), 0o600))
 }

@@ -247,6 +247,7 @@ type ciJob struct {
 	script      []string
 	afterScript []string
 	variables   []map[string]any // added after the predefined ones
+	services    []string         // service images
 }
 
 // payload is the job's JSON, shaped like GitLab's response to
@@ -281,6 +282,10 @@ func (j ciJob) payload(serverURL string) map[string]any {
 		return map[string]any{"name": name, "script": script, "timeout": 3600, "when": when, "allow_failure": allowFailure}
 	}
 	steps := []map[string]any{step("script", j.script, "on_success", false)}
+	services := []any{}
+	for _, name := range j.services {
+		services = append(services, map[string]any{"name": name})
+	}
 	if len(j.afterScript) > 0 {
 		steps = append(steps, step("after_script", j.afterScript, "always", true))
 	}
@@ -302,7 +307,7 @@ func (j ciJob) payload(serverURL string) map[string]any {
 		"variables":    variables,
 		"steps":        steps,
 		"image":        map[string]any{"name": j.image},
-		"services":     []any{},
+		"services":     services,
 		"artifacts":    []any{},
 		"cache":        []any{},
 		"credentials":  []any{},

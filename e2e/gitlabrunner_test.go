@@ -34,7 +34,7 @@ var gitlabRunner struct {
 
 // gitlabRunnerBinary builds gitlab-runner, or finds it built: 2.5 to 4
 // minutes the first time on a machine, then cached in ~/.cache/k8sdrv.
-func gitlabRunnerBinary(t *testing.T) string {
+func gitlabRunnerBinary(t testing.TB) string {
 	t.Helper()
 	gitlabRunner.once.Do(func() {
 		cmd := exec.Command("../hack/gitlab-runner/build.sh")
@@ -60,10 +60,57 @@ type runnerJobResult struct {
 	elapsed time.Duration // from start to exit of gitlab-runner
 }
 
-// runThroughGitLabRunner hands job to `gitlab-runner run-single` and waits
-// until the runner has reported its final state and exited. setup, if any,
-// configures the fake GitLab first.
+// runThroughGitLabRunner hands job to `gitlab-runner run-single` with k8sdrv
+// as its custom executor and waits until the runner has reported its final
+// state and exited. setup, if any, configures the fake GitLab first.
 func runThroughGitLabRunner(t *testing.T, job ciJob, setup ...func(*coordinator)) runnerJobResult {
+	t.Helper()
+	skipShort(t)
+	t.Cleanup(func() { cleanupJobPods(t, job.id) })
+	return runJobThrough(t, job, k8sdrvExecutor(t, t.TempDir()), setup...)
+}
+
+// runnerExecutor is how the runner runs a job: the executor's lines of the
+// [[runners]] section, and what the runner's own environment must hold for
+// it (the runner hands its environment to a custom executor's driver).
+type runnerExecutor struct {
+	toml string
+	env  []string
+}
+
+// k8sdrvExecutor is the custom executor with the k8sdrv binary under test
+// as config, prepare, run and cleanup; its config file goes into root.
+func k8sdrvExecutor(t testing.TB, root string) runnerExecutor {
+	k8sdrvConfig := filepath.Join(root, "k8sdrv.toml")
+	writeFile(t, k8sdrvConfig, fmt.Sprintf(`image = %q
+helper_image = %q
+poll_timeout = 60
+cleanup_resources_timeout = "30s"
+reconnect_timeout = "60s"
+%s`, envOr("K8SDRV_E2E_IMAGE", "alpine:3"), envOr("K8SDRV_E2E_HELPER_IMAGE", "gitlab-runner-helper:local"), clusterConfig(root)))
+	return runnerExecutor{
+		toml: fmt.Sprintf(`  executor = "custom"
+  builds_dir = %q
+  cache_dir = %q
+  [runners.custom]
+    config_exec = %[3]q
+    config_args = ["config"]
+    prepare_exec = %[3]q
+    prepare_args = ["prepare"]
+    run_exec = %[3]q
+    run_args = ["run"]
+    cleanup_exec = %[3]q
+    cleanup_args = ["cleanup"]
+`, filepath.Join(root, "builds"), filepath.Join(root, "cache"), binary),
+		// That is how k8sdrv gets its config file and the cluster.
+		env: []string{"K8SDRV_CONFIG=" + k8sdrvConfig, "KUBECONFIG=" + kubeconfig},
+	}
+}
+
+// runJobThrough hands job to `gitlab-runner run-single` running it with
+// executor, and waits until the runner has reported its final state and
+// exited. setup, if any, configures the fake GitLab first.
+func runJobThrough(t testing.TB, job ciJob, executor runnerExecutor, setup ...func(*coordinator)) runnerJobResult {
 	t.Helper()
 	skipShort(t)
 	runner := gitlabRunnerBinary(t)
@@ -72,18 +119,10 @@ func runThroughGitLabRunner(t *testing.T, job ciJob, setup ...func(*coordinator)
 		f(coord)
 	}
 	coord.addJob(job.payload(coord.URL()))
-	t.Cleanup(func() { cleanupJobPods(t, job.id) })
 
 	root := t.TempDir()
 	tmp := filepath.Join(root, "tmp")
 	assert.NilError(t, os.MkdirAll(tmp, 0o700))
-	k8sdrvConfig := filepath.Join(root, "k8sdrv.toml")
-	writeFile(t, k8sdrvConfig, fmt.Sprintf(`image = %q
-helper_image = %q
-poll_timeout = 60
-cleanup_resources_timeout = "30s"
-reconnect_timeout = "60s"
-%s`, envOr("K8SDRV_E2E_IMAGE", "alpine:3"), envOr("K8SDRV_E2E_HELPER_IMAGE", "gitlab-runner-helper:local"), clusterConfig(root)))
 	runnerConfig := filepath.Join(root, "config.toml")
 	writeFile(t, runnerConfig, fmt.Sprintf(`concurrent = 1
 
@@ -91,44 +130,34 @@ reconnect_timeout = "60s"
   name = "k8sdrv-e2e"
   url = %q
   token = %q
-  executor = "custom"
-  builds_dir = %q
-  cache_dir = %q
-  [runners.custom]
-    config_exec = %[5]q
-    config_args = ["config"]
-    prepare_exec = %[5]q
-    prepare_args = ["prepare"]
-    run_exec = %[5]q
-    run_args = ["run"]
-    cleanup_exec = %[5]q
-    cleanup_args = ["cleanup"]
-`, coord.URL(), runnerToken, filepath.Join(root, "builds"), filepath.Join(root, "cache"), binary))
+%s`, coord.URL(), runnerToken, executor.toml))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runner, "run-single", "--config", runnerConfig, "--runner", "k8sdrv-e2e",
 		"--max-builds", "1", "--wait-timeout", "60")
 	cmd.Dir = root
-	// gitlab-runner hands its own environment to every driver call: that is
-	// how k8sdrv gets its config file and the cluster.
-	cmd.Env = []string{
+	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 		"TMPDIR=" + tmp,
-		"K8SDRV_CONFIG=" + k8sdrvConfig,
-		"KUBECONFIG=" + kubeconfig,
-	}
+	}, executor.env...)
 	// On timeout: SIGTERM lets the runner cancel the job and call cleanup.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	timer := benchmarkTimer(t)
 	start := time.Now()
+	timer.StartTimer()
 	err := cmd.Run()
+	timer.StopTimer()
 	elapsed := time.Since(start)
 	t.Cleanup(func() {
-		// Shown with -v or on failure.
+		// Shown with -v or on failure (a benchmark's log is always shown).
+		if _, bench := t.(*testing.B); bench && !t.Failed() {
+			return
+		}
 		trace, _, _ := coord.snapshot(job.id)
 		t.Logf("job trace:\n%s", trace)
 		if t.Failed() {
@@ -154,10 +183,29 @@ reconnect_timeout = "60s"
 	return runnerJobResult{trace: trace, states: states, final: final, log: out.String(), elapsed: elapsed}
 }
 
+// benchmarkTimer is the timer of a benchmark (a benchmark times the
+// runner from its start to its exit), and does nothing for a test.
+func benchmarkTimer(t testing.TB) stopwatch {
+	if b, ok := t.(*testing.B); ok {
+		return b
+	}
+	return noTimer{}
+}
+
+type stopwatch interface {
+	StartTimer()
+	StopTimer()
+}
+
+type noTimer struct{}
+
+func (noTimer) StartTimer() {}
+func (noTimer) StopTimer()  {}
+
 // cleanupJobPods asserts that no pod of the job remains; after a failed
 // test it first deletes them with `k8sdrv cleanup` (which finds them by
 // their labels).
-func cleanupJobPods(t *testing.T, id int64) {
+func cleanupJobPods(t testing.TB, id int64) {
 	j := &job{t: t, id: strconv.FormatInt(id, 10)}
 	if t.Failed() {
 		tmp, err := os.MkdirTemp("", "k8sdrv-cleanup-")
@@ -178,7 +226,7 @@ func cleanupJobPods(t *testing.T, id int64) {
 }
 
 // assertInOrder checks that text contains every one of wants, in order.
-func assertInOrder(t *testing.T, text string, wants ...string) {
+func assertInOrder(t testing.TB, text string, wants ...string) {
 	t.Helper()
 	rest := text
 	for _, want := range wants {

@@ -1,6 +1,8 @@
 // Command gitlab-runner is gitlab-runner's own CLI reduced to what k8sdrv's
-// e2e suite needs: `run-single` with the custom executor, and `run` (the
-// long-running service, as examples/deploy starts it in a cluster). It is
+// e2e suite needs: `run-single` with the custom executor or the built-in
+// kubernetes executor (which the benchmarks compare with k8sdrv), `run` (the
+// long-running service, as examples/deploy starts it in a cluster), and the
+// helper commands the kubernetes executor runs in its helper container. It is
 // built from the unmodified gitlab-runner module; only its main package, which
 // links every executor (and with them modules the Go module proxy here does
 // not serve), is replaced by this file. See stubs/README.md for the rest.
@@ -14,9 +16,11 @@ import (
 	"github.com/urfave/cli"
 
 	"gitlab.com/gitlab-org/gitlab-runner/commands"
+	"gitlab.com/gitlab-org/gitlab-runner/commands/helpers"
 	"gitlab.com/gitlab-org/gitlab-runner/common"
 	"gitlab.com/gitlab-org/gitlab-runner/executors"
 	"gitlab.com/gitlab-org/gitlab-runner/executors/custom"
+	"gitlab.com/gitlab-org/gitlab-runner/executors/kubernetes"
 	"gitlab.com/gitlab-org/gitlab-runner/log"
 	"gitlab.com/gitlab-org/gitlab-runner/network"
 	"gitlab.com/gitlab-org/gitlab-runner/router"
@@ -25,7 +29,8 @@ import (
 
 func main() {
 	providers := executors.NewProviderRegistry(map[string]common.ExecutorProvider{
-		"custom": custom.NewProvider("gitlab-runner"),
+		"custom":     custom.NewProvider("gitlab-runner"),
+		"kubernetes": kubernetes.NewProvider(),
 	})
 
 	certDir := commands.GetDefaultCertificateDirectory()
@@ -47,6 +52,11 @@ func main() {
 		commands.NewRunCommand(client, requests, providers),
 		commands.NewRunSingleCommand(client, providers),
 		commands.NewVerifyCommand(client),
+		// What the built-in Kubernetes executor runs in its helper
+		// container as gitlab-runner-helper: read-logs streams a stage's
+		// log, health-check waits for a service's port.
+		helpers.NewReadLogsCommand(),
+		helpers.NewHealthCheckCommand(),
 	}
 	log.ConfigureLogging(app)
 	if err := app.Run(os.Args); err != nil {
