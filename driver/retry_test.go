@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -180,16 +179,7 @@ func TestPrepareDoesNotRetryAnUntrustedCertificate(t *testing.T) {
 // (a Timeout suggesting a delay). Prepare waits that delay and watches
 // again instead of failing the job.
 func TestPrepareWatchesAgainWhenTheWatchCacheLags(t *testing.T) {
-	var mu sync.Mutex
-	var pauses []time.Duration
-	old := pauseAPI
-	pauseAPI = func(ctx context.Context, d time.Duration) bool {
-		mu.Lock()
-		pauses = append(pauses, d)
-		mu.Unlock()
-		return ctx.Err() == nil
-	}
-	t.Cleanup(func() { pauseAPI = old })
+	pauses := recordPauses(t)
 	d := newTestDriver(t)
 	d.setStatusWhenCreated(t, running("build"), running("helper"))
 	lagging := 0
@@ -206,5 +196,5 @@ func TestPrepareWatchesAgainWhenTheWatchCacheLags(t *testing.T) {
 	})
 	assert.NilError(t, d.prepare(context.Background()))
 	assert.Equal(t, lagging, 2)
-	assert.Check(t, is.Contains(pauses, time.Second), "pauses: %v", pauses)
+	assert.Check(t, is.Contains(pauses(), time.Second), "pauses: %v", pauses())
 }

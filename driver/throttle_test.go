@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -139,14 +140,9 @@ func repeat(s string, n int) []string {
 	return out
 }
 
-// TestThrottledRequestsAreWaitedOut: every request of prepare and cleanup
-// (get service account, create pod, watch pod, list events, delete pod)
-// answered 429 first. client-go tries each request up to 11 times, waiting
-// each Retry-After; beyond that retryAPI and retryTransient wait at least
-// the Retry-After of the last answer and try again, whatever retry_limit
-// says. The job log says once that the API server throttles k8sdrv, with
-// no warning per try.
-func TestThrottledRequestsAreWaitedOut(t *testing.T) {
+// recordPauses makes pauseAPI record its pauses instead of waiting them,
+// for the test; the function returns those so far.
+func recordPauses(t *testing.T) func() []time.Duration {
 	var mu sync.Mutex
 	var pauses []time.Duration
 	old := pauseAPI
@@ -157,6 +153,22 @@ func TestThrottledRequestsAreWaitedOut(t *testing.T) {
 		return ctx.Err() == nil
 	}
 	t.Cleanup(func() { pauseAPI = old })
+	return func() []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(pauses)
+	}
+}
+
+// TestThrottledRequestsAreWaitedOut: every request of prepare and cleanup
+// (get service account, create pod, watch pod, list events, delete pod)
+// answered 429 first. client-go tries each request up to 11 times, waiting
+// each Retry-After; beyond that retryAPI and retryTransient wait at least
+// the Retry-After of the last answer and try again, whatever retry_limit
+// says. The job log says once that the API server throttles k8sdrv, with
+// no warning per try.
+func TestThrottledRequestsAreWaitedOut(t *testing.T) {
+	pauses := recordPauses(t)
 
 	api := newThrottlingAPI(map[string][]string{
 		// The first answer asks for a second's wait (client-go waits it);
@@ -191,8 +203,8 @@ func TestThrottledRequestsAreWaitedOut(t *testing.T) {
 	assert.Equal(t, strings.Count(log, "throttling"), 1, log)
 	assert.Check(t, is.Contains(log, "WARNING: the API server is throttling k8sdrv (429, retry after 1s): waiting\n"))
 	assert.Check(t, !strings.Contains(log, "trying again"), log)
-	assert.Check(t, is.Contains(pauses, 5*time.Second), "retryAPI's pauses: %v", pauses)
-	assert.Check(t, is.Contains(pauses, 2*time.Second), "retryTransient's pauses: %v", pauses)
+	assert.Check(t, is.Contains(pauses(), 5*time.Second), "retryAPI's pauses: %v", pauses())
+	assert.Check(t, is.Contains(pauses(), 2*time.Second), "retryTransient's pauses: %v", pauses())
 }
 
 // TestThrottledUntilTheDeadline: a create throttled until poll_timeout
