@@ -64,11 +64,10 @@ func (d *Driver) waitServices(parent context.Context, cluster Cluster, cfg *conf
 			if !ok || ev.Type == watch.Error {
 				w.stop()     // the API server ended it; watch again
 				resume = !ok // closed: resume; an error event (too old): from now
-				if !ok {
-					continue
+				if ev.Type == watch.Error {
+					// Not at once: the error may be a watch cache behind etcd.
+					pauseAPI(ctx, suggestedDelay(apierrors.FromObject(ev.Object)))
 				}
-				// Not at once: the error may be a watch cache behind etcd.
-				pauseAPI(ctx, suggestedDelay(apierrors.FromObject(ev.Object)))
 				continue
 			}
 			if ev.Type == watch.Deleted {
