@@ -209,8 +209,7 @@ func (d *Driver) afterWatch(ctx context.Context, retry config.Retry, pods kubeap
 // suggestedDelay is the wait an API error asks for (its Retry-After or
 // retryAfterSeconds), at least firstRetryPause.
 func suggestedDelay(err error) time.Duration {
-	seconds, _ := apierrors.SuggestsClientDelay(err)
-	return max(time.Duration(seconds)*time.Second, firstRetryPause)
+	return max(kubeapi.SuggestedDelay(err), firstRetryPause)
 }
 
 // waitEndError says why waitPod stopped waiting without the pod running:

@@ -90,8 +90,14 @@ func RetryAfter(err error) (time.Duration, bool) {
 	if !apierrors.IsTooManyRequests(err) {
 		return 0, false
 	}
+	return SuggestedDelay(err), true
+}
+
+// SuggestedDelay is the wait an API error asks for: a 429's Retry-After, a
+// Timeout's retryAfterSeconds (0 when it names none).
+func SuggestedDelay(err error) time.Duration {
 	seconds, _ := apierrors.SuggestsClientDelay(err)
-	return time.Duration(max(seconds, 0)) * time.Second, true
+	return time.Duration(max(seconds, 0)) * time.Second
 }
 
 // EndedBy is, when ctx ended the request that failed with err, the error
