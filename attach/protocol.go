@@ -20,21 +20,14 @@ type result struct {
 	done    bool
 	failure string
 	other   bytes.Buffer
-	partial []byte
+	lines   Lines // stderr, split into lines
 }
 
 var _ io.Writer = (*result)(nil)
 
 func (r *result) Write(p []byte) (int, error) {
-	r.partial = append(r.partial, p...)
-	for {
-		i := bytes.IndexByte(r.partial, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		r.line(string(r.partial[:i]))
-		r.partial = r.partial[i+1:]
-	}
+	r.lines.Line = r.line
+	return r.lines.Write(p)
 }
 
 func (r *result) line(s string) {

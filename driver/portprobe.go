@@ -1,7 +1,6 @@
 package driver
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -64,9 +63,9 @@ func (p *portProbe) run(ctx context.Context, ports []int) error {
 		for _, port := range missing {
 			cmd = append(cmd, strconv.Itoa(port))
 		}
-		lines := &lineWriter{line: p.take}
+		lines := &attach.Lines{Line: p.take}
 		err := p.exec.Exec(ctx, podbuilder.HelperContainer, cmd, nil, io.Discard, lines)
-		lines.flush()
+		lines.Flush()
 		p.mu.Lock()
 		failed := p.scriptError != ""
 		if ctx.Err() == nil {
@@ -205,30 +204,4 @@ func portList(ports []int) string {
 		return "port " + words[0]
 	}
 	return "ports " + strings.Join(words, ", ")
-}
-
-// lineWriter hands each complete line written to it to line.
-type lineWriter struct {
-	line func(string)
-	buf  []byte
-}
-
-func (w *lineWriter) Write(b []byte) (int, error) {
-	w.buf = append(w.buf, b...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		w.line(string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
-	}
-}
-
-// flush hands on a last line without its newline.
-func (w *lineWriter) flush() {
-	if len(w.buf) > 0 {
-		w.line(string(w.buf))
-		w.buf = nil
-	}
 }
