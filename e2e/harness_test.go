@@ -80,7 +80,8 @@ func connect(path string) (*rest.Config, kubernetes.Interface, error) {
 	return rc, client, err
 }
 
-// findBinary returns K8SDRV_BINARY or builds k8sdrv into a temporary file.
+// findBinary returns K8SDRV_BINARY or builds k8sdrv into a temporary file,
+// with the tags that make build uses.
 func findBinary() (string, error) {
 	if b := os.Getenv("K8SDRV_BINARY"); b != "" {
 		return b, nil
@@ -90,7 +91,7 @@ func findBinary() (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "k8sdrv")
-	cmd := exec.Command("go", "build", "-o", out, "../cmd/k8sdrv")
+	cmd := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", out, "../cmd/k8sdrv")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("build k8sdrv: %w", err)

@@ -84,6 +84,8 @@ func checkSBOM(t *testing.T, bin, sbom, version string) {
 			m = m.Replace
 		}
 		assert.Check(t, listed[m.Path+"@"+m.Version], "%s does not list %s@%s", sbom, m.Path, m.Version)
+		// make release builds with urfave_cli_no_docs, as make build does.
+		assert.Check(t, m.Path != "github.com/russross/blackfriday/v2", "%s links urfave/cli's docs renderer", bin)
 	}
 }
 
