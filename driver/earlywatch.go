@@ -2,6 +2,9 @@ package driver
 
 import (
 	"context"
+	"net/http/httptrace"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,9 +20,15 @@ import (
 // whenever it opens, before the create lands or after, it misses nothing:
 // an open watch first shows the pod as it is then (when it exists), then
 // every change. It is used only if the pod was created under that name.
+//
+// The create waits until the watch has its connection (connected): sent
+// together, both would find no connection, dial one each, and one would be
+// dropped after its TLS handshake; sent after, the create shares the
+// watch's HTTP/2 connection.
 type earlyWatch struct {
-	name    string
-	open    chan struct{} // closed when the watch request has returned
+	name      string
+	open      chan struct{} // closed when the watch request has returned
+	connected chan struct{} // closed when the watch has a connection, or has returned
 	watcher watch.Interface
 	err     error
 	cancel  context.CancelFunc
@@ -29,15 +38,32 @@ type earlyWatch struct {
 // watchBeforeCreate starts opening the watch of pod, to be created.
 func watchBeforeCreate(ctx context.Context, pods kubeapi.Pods, pod *corev1.Pod) *earlyWatch {
 	ctx, cancel := context.WithCancel(ctx)
-	e := &earlyWatch{name: pod.Name, open: make(chan struct{}), cancel: cancel}
+	e := &earlyWatch{name: pod.Name, open: make(chan struct{}), connected: make(chan struct{}), cancel: cancel}
+	var once sync.Once
+	connected := func() { once.Do(func() { close(e.connected) }) }
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected() }})
 	go func() {
 		defer close(e.open)
+		defer connected()
 		// kubeAPI: pods, watch
 		e.watcher, e.err = pods.Watch(ctx, metav1.ListOptions{
 			FieldSelector: fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
 		})
 	}()
 	return e
+}
+
+// waitConnected returns when the watch has its connection or has failed,
+// or after at most limit: a watch still dialling (an API server that does
+// not answer) does not hold the create back for longer.
+func (e *earlyWatch) waitConnected(ctx context.Context, limit time.Duration) {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-e.connected:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // take returns the watch, once, when it opened and watches created; nil

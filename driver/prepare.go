@@ -116,6 +116,7 @@ func (d *Driver) start(ctx context.Context, jc *config.JobConfig, pod *corev1.Po
 	pod = named(pod)
 	pods := cluster.Pods(pod.Namespace)
 	early := watchBeforeCreate(ctx, pods, pod)
+	early.waitConnected(ctx, time.Second)
 	created, err := d.createPod(ctx, cfg, pods, pod)
 	if err != nil {
 		early.stop()

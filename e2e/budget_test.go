@@ -137,7 +137,8 @@ func certPEM(t *testing.T, cert *x509.Certificate) []byte {
 
 // TestIntegrationAPIRequestsPerJob counts the API requests of one job
 // driven as gitlab-runner drives it (config, prepare, five stages,
-// cleanup), by verb and resource, through a counting proxy. It reports the
+// cleanup), by verb and resource, through a counting proxy, and the
+// connections of its prepare (one). It reports the
 // counts (docs/BENCHMARKS.md takes them from here) and fails above the
 // budget of 4 + (number of stages) requests; pod_disruption_budget adds
 // one request (the budget's create), namespace_per_job two (the
@@ -154,9 +155,15 @@ func apiRequestsPerJob(t *testing.T, config string, fixed int) {
 	j := newJob(t, jobOptions{config: config})
 	j.kubeconfig = proxy.kubeconfig(t)
 	assert.Equal(t, j.call("config").code, 0)
+	proxy.conns.reset()
 	r := j.call("prepare")
 	assert.Equal(t, r.code, 0, r.stderr)
 	prepare, prepareTotal := proxy.snapshot()
+	// The pod's watch and create share one HTTP/2 connection: sent at
+	// once, each would dial its own and one would be dropped after its
+	// TLS handshake.
+	accepted, _ := proxy.conns.counts()
+	assert.Equal(t, accepted, 1, "prepare opened %d connections to the API server", accepted)
 	stages := []string{"prepare_script", "get_sources", "build_script", "after_script", "cleanup_file_variables"}
 	for _, stage := range stages {
 		r := j.run(stage, "echo "+stage+"\n")
