@@ -29,10 +29,10 @@ type earlyWatch struct {
 	name      string
 	open      chan struct{} // closed when the watch request has returned
 	connected chan struct{} // closed when the watch has a connection, or has returned
-	watcher watch.Interface
-	err     error
-	cancel  context.CancelFunc
-	taken   bool // by waitPod, which stops it
+	watcher   watch.Interface
+	err       error
+	cancel    context.CancelFunc
+	taken     bool // by waitPod, which stops it
 }
 
 // watchBeforeCreate starts opening the watch of pod, to be created.
