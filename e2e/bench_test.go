@@ -98,6 +98,26 @@ func BenchmarkRunEmptyFloor(b *testing.B) {
 	}
 }
 
+// BenchmarkRunEmptyFloorProcess: one exec of `true` in the same pod from
+// a new process (hack/execfloor: a kubeconfig, the exec client k8sdrv
+// uses, nothing else), which is what the Custom executor protocol costs a
+// stage at least: it starts a process for every stage.
+func BenchmarkRunEmptyFloorProcess(b *testing.B) {
+	j := preparedJob(b)
+	tool := filepath.Join(b.TempDir(), "execfloor")
+	build := exec.Command("go", "build", "-trimpath", "-o", tool, "../hack/execfloor")
+	out, err := build.CombinedOutput()
+	assert.NilError(b, err, "%s", out)
+	state := jobState(b, j)
+	args := []string{"-kubeconfig", j.kubeconfig, "-namespace", state.Namespace, "-pod", state.Pod, "-container", "build", "--", "true"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+}
+
 // BenchmarkRun10MiB: `k8sdrv run` of a stage printing 10 MiB; reports the
 // peak RSS of the k8sdrv process.
 func BenchmarkRun10MiB(b *testing.B) {
@@ -220,11 +240,17 @@ func preparedJob(b *testing.B) *job {
 }
 
 func floorExecutor(b *testing.B, j *job) attach.Executor {
+	state := jobState(b, j)
+	return &attach.PodExecutor{Config: restConfig, Client: kube.CoreV1().RESTClient(), Namespace: state.Namespace, Pod: state.Pod}
+}
+
+// jobState reads the namespace and name of a prepared job's pod from its
+// state file.
+func jobState(b *testing.B, j *job) (state struct{ Namespace, Pod string }) {
 	data, err := os.ReadFile(filepath.Join(j.tmp, "k8sdrv-state.json"))
 	assert.NilError(b, err)
-	var state struct{ Namespace, Pod string }
 	assert.NilError(b, json.Unmarshal(data, &state))
-	return &attach.PodExecutor{Config: restConfig, Client: kube.CoreV1().RESTClient(), Namespace: state.Namespace, Pod: state.Pod}
+	return state
 }
 
 // floorPod is the pod k8sdrv would create for a default job.
