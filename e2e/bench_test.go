@@ -76,6 +76,39 @@ func BenchmarkPrepareFloorNewConnection(b *testing.B) {
 	}
 }
 
+// BenchmarkPrepareFloorProcess: the same from a new process (hack/floor
+// prepare: a kubeconfig, k8sdrv's pod client, the create and the watch).
+func BenchmarkPrepareFloorProcess(b *testing.B) {
+	tool := floorTool(b)
+	file := filepath.Join(b.TempDir(), "pod.json")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		pod := floorPod(b)
+		data, err := json.Marshal(pod)
+		assert.NilError(b, err)
+		assert.NilError(b, os.WriteFile(file, data, 0o600))
+		cmd := exec.Command(tool, "prepare", "-kubeconfig", kubeconfig, "-pod-file", file)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		b.StartTimer()
+		out, err := cmd.Output()
+		b.StopTimer()
+		assert.NilError(b, err, stderr.String())
+		pod.Name = strings.TrimSpace(string(out))
+		deleteFloorPod(b, pod)
+		b.StartTimer()
+	}
+}
+
+// floorTool builds hack/floor into a temporary directory.
+func floorTool(b *testing.B) string {
+	tool := filepath.Join(b.TempDir(), "floor")
+	out, err := exec.Command("go", "build", "-trimpath", "-o", tool, "../hack/floor").CombinedOutput()
+	assert.NilError(b, err, "%s", out)
+	return tool
+}
+
 // BenchmarkRunEmpty: `k8sdrv run` of a stage that does nothing, from process
 // start to exit.
 func BenchmarkRunEmpty(b *testing.B) {
@@ -99,17 +132,14 @@ func BenchmarkRunEmptyFloor(b *testing.B) {
 }
 
 // BenchmarkRunEmptyFloorProcess: one exec of `true` in the same pod from
-// a new process (hack/execfloor: a kubeconfig, the exec client k8sdrv
+// a new process (hack/floor exec: a kubeconfig, the exec client k8sdrv
 // uses, nothing else), which is what the Custom executor protocol costs a
 // stage at least: it starts a process for every stage.
 func BenchmarkRunEmptyFloorProcess(b *testing.B) {
 	j := preparedJob(b)
-	tool := filepath.Join(b.TempDir(), "execfloor")
-	build := exec.Command("go", "build", "-trimpath", "-o", tool, "../hack/execfloor")
-	out, err := build.CombinedOutput()
-	assert.NilError(b, err, "%s", out)
+	tool := floorTool(b)
 	state := jobState(b, j)
-	args := []string{"-kubeconfig", j.kubeconfig, "-namespace", state.Namespace, "-pod", state.Pod, "-container", "build", "--", "true"}
+	args := []string{"exec", "-kubeconfig", j.kubeconfig, "-namespace", state.Namespace, "-pod", state.Pod, "-container", "build", "--", "true"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
