@@ -169,7 +169,7 @@ most follows a log file: the stage never runs and the runner waits for
 it), and it keeps its stage scripts on an emptyDir volume that KWOK's
 exec, which runs on this host, does not see.
 
-Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), k8sdrv $(git describe --tags --always --dirty):
+Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), k8sdrv $version:
 
 * KWOK: $(grep '^load average' "$kwok_runner_raw" || echo "load average not recorded")
 * Real node: $(grep '^load average' "$real_runner_raw" || echo "not measured")
