@@ -103,8 +103,8 @@ checked byte for byte.
 
 * Date: %s, the whole run %s
 * Machine: %d cores (%s), %s, %s
-* Load average (1, 5, 15 min) at the start: %s; at the end: %s. The
-  machine was shared with other engineers' builds and tests while it ran.
+* Load average (1, 5, 15 min) at the start: %s; at the end: %s (the
+  run's own processes included)
 * %s
 * The idle cluster, measured for 10 s after the last level: %.1f API requests/s (%s)
 
