@@ -111,6 +111,46 @@ func TestShortStageProcessStarts(t *testing.T) {
 	}
 }
 
+// TestQuietStagePollsLessOften counts, with strace, the poll timers
+// (sleeps) of a stage that prints a line and then stays quiet for 2.5 s:
+// polls come every 0.2 s only while it prints and twice as far apart after
+// each poll that found nothing, so about six, where polls every 0.2 s
+// would take about fourteen. The stage's end still comes at once.
+func TestQuietStagePollsLessOften(t *testing.T) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skip("strace is not installed on this host")
+	}
+	for _, shell := range shells {
+		t.Run(shell, func(t *testing.T) {
+			if shell == "busybox" {
+				t.Skip("busybox runs its applets as itself: strace sees no sleep")
+			}
+			e := newShExecutor(t, shell)
+			traces := t.TempDir()
+			e.trace = filepath.Join(traces, "trace")
+			// The script waits with bash's read -t, not sleep, so that
+			// every sleep is a poll timer.
+			s, out := newStage(t, e, "echo hi; read -r -t 2.5 <> <(:) || true; echo bye\n")
+			s.Dirs = podlayout.New(t.TempDir()).Stage("build", "build_script", time.Now())
+			start := time.Now()
+			code, err := s.Run(context.Background())
+			took := time.Since(start)
+			assert.NilError(t, err)
+			assert.Equal(t, code, 0)
+			assert.Equal(t, out.String(), "hi\nbye\n")
+			_, programs := traced(t, traces)
+			sleeps := 0
+			for _, p := range programs {
+				if p == "sleep" {
+					sleeps++
+				}
+			}
+			t.Logf("%s: %d poll timers in %s", shell, sleeps, took)
+			assert.Assert(t, sleeps <= 8, "%d poll timers for a stage of %s", sleeps, took)
+		})
+	}
+}
+
 // runShortStage runs shortStage as the next stage of the container whose
 // files are in layout.
 func runShortStage(t testing.TB, e Executor, layout podlayout.Layout) {
