@@ -25,7 +25,7 @@
 # one cat (the whole log). A longer stage adds a sleep per poll, and a cat
 # per poll once it has printed something. Polls come every 0.2 s while the
 # stage prints and twice as far apart after each poll that found nothing
-# new, up to 1.6 s: a quiet stage costs a few processes a second at most.
+# new, up to 1.6 s: a quiet stage costs a sleep and a cat every 1.6 s.
 # The end of a stage is never late: its supervisor wakes the poll.
 set -u
 mode=$1 dir=$2 arg=$3 bin=${4-} supervise=${5-}
