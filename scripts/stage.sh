@@ -139,10 +139,10 @@ stream() {
 		if [ -n "$finished" ]; then
 			read -r code <"$dir.status"
 			# The log size lets k8sdrv check that it holds every byte before
-			# it takes the exit code: what was sent, fd 3's offset. Where
-			# /proc does not tell, the log's size, which is the same unless
-			# output came after the status (k8sdrv then follows again).
-			offset 3
+			# it takes the exit code: what was sent, fd 3's offset (pos,
+			# read after the cat above). Where /proc does not tell, the
+			# log's size, which is the same unless output came after the
+			# status (k8sdrv then follows again).
 			size=${pos:-$(wc -c <"$dir.log")}
 			printf 'k8sdrv-status %s %s\n' "$code" "$size" >&2
 			# The timer the supervisor cut short need not run out.
